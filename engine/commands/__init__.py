@@ -1,0 +1,1 @@
+"""One module per `resyolo` subcommand; each has ``add_parser(subparsers)``."""

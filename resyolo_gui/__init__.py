@@ -1,0 +1,1 @@
+"""ResYOLO desktop application (PySide6). A thin client of :mod:`engine`."""
