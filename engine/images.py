@@ -1,0 +1,153 @@
+"""Read images exactly as the app shows them: RGB uint8, EXIF orientation applied.
+
+The app and the engine both call :func:`read_image`, so a box drawn on screen lands on the same pixels the
+detector trains on. Decoding uses Pillow, because it reports truncated files instead of silently filling
+them with grey (OpenCV does), and because the same library then reads the EXIF orientation for
+:func:`read_image_size` without decoding pixels.
+
+Conversions (documented choices):
+
+- grayscale, 1-bit, palette, CMYK, YCbCr: converted to RGB by Pillow;
+- alpha (RGBA, LA, PA): the alpha channel is dropped, keeping the colour underneath, as OpenCV and
+  torchvision's ``decode_image(mode=RGB)`` do;
+- 16-bit (``I;16*`` and 32-bit integer ``I`` holding 16-bit data): scaled to 8 bit by keeping the high byte
+  (value >> 8), the same rule Pillow applies to 16-bit RGB PNGs;
+- multi-frame files (GIF, TIFF): the first frame.
+
+Decompression bombs: images above :data:`MAX_IMAGE_PIXELS` (300 megapixels; a 20000 x 15000 photo still
+reads) are refused with :class:`ImageReadError`. Importing this module sets Pillow's own
+``Image.MAX_IMAGE_PIXELS`` to the same limit, so that Pillow neither refuses images under it nor lets
+larger ones through for other callers in the process.
+"""
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+MAX_IMAGE_PIXELS = 300_000_000
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+
+EXIF_ORIENTATION_TAG = 274
+# EXIF orientation -> the Pillow transpose that shows the image upright (the table of ImageOps.exif_transpose).
+_ORIENTATION_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_SIDEWAYS_ORIENTATIONS = {5, 6, 7, 8}  # width and height swap
+# What Pillow's decoders raise on damaged data besides OSError (truncated) and ValueError.
+_DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error, IndexError, TypeError)
+
+
+class ImageReadError(ValueError):
+    """An image file that cannot be read. ``str()`` names the file and the problem."""
+
+    def __init__(self, path: Path | str, reason: str):
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+def read_image(path: Path | str) -> np.ndarray:
+    """Decode ``path`` into an ``H x W x 3`` uint8 RGB array, upright per its EXIF orientation."""
+    path = Path(path)
+    with _open(path) as image:
+        try:
+            image.load()
+            orientation = _exif_orientation(image)
+            if orientation in _ORIENTATION_TRANSPOSE:
+                image = image.transpose(_ORIENTATION_TRANSPOSE[orientation])
+            return _to_rgb_array(image)
+        except MemoryError:
+            raise ImageReadError(path, f"not enough memory to decode a {image.width} x {image.height} image") from None
+        except _DECODE_ERRORS as error:
+            raise ImageReadError(path, f"truncated or corrupt image data ({error})") from error
+
+
+def read_image_size(path: Path | str) -> tuple[int, int]:
+    """``(width, height)`` of the upright image (EXIF orientation applied), read from the header only."""
+    path = Path(path)
+    with _open(path) as image:
+        width, height = image.size
+        if _exif_orientation(image) in _SIDEWAYS_ORIENTATIONS:
+            return height, width
+        return width, height
+
+
+def _open(path: Path) -> Image.Image:
+    """Open lazily (header only) with every failure turned into an :class:`ImageReadError`."""
+    if not path.exists():
+        raise ImageReadError(path, "file not found")
+    if path.is_dir():
+        raise ImageReadError(path, "is a folder, not an image file")
+    try:
+        if path.stat().st_size == 0:
+            raise ImageReadError(path, "empty file (0 bytes)")
+        image = Image.open(path)
+    except ImageReadError:
+        raise
+    except PermissionError:
+        raise ImageReadError(path, "permission denied") from None
+    except UnidentifiedImageError:
+        raise ImageReadError(path, "not an image, or an image format that cannot be read") from None
+    except Image.DecompressionBombError:
+        raise ImageReadError(path, _too_large_reason(path)) from None
+    except _DECODE_ERRORS as error:
+        raise ImageReadError(path, f"corrupt image header ({error})") from error
+    width, height = image.size
+    if width <= 0 or height <= 0:
+        image.close()
+        raise ImageReadError(path, f"image has zero size ({width} x {height})")
+    if width * height > MAX_IMAGE_PIXELS:
+        image.close()
+        raise ImageReadError(path, _too_large_reason(path, width, height))
+    return image
+
+
+def _too_large_reason(path: Path, width: int | None = None, height: int | None = None) -> str:
+    size = f"{width} x {height} = {width * height / 1e6:.0f} megapixels, " if width and height else ""
+    return (f"image too large ({size}above the limit of {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels that "
+            "guards against decompression bombs)")
+
+
+def _exif_orientation(image: Image.Image) -> int:
+    try:
+        orientation = image.getexif().get(EXIF_ORIENTATION_TAG, 1)
+    except Exception:  # noqa: BLE001 - damaged EXIF must not make a good image unreadable
+        return 1
+    return orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else 1
+
+
+def _to_rgb_array(image: Image.Image) -> np.ndarray:
+    """Convert to a writable ``H x W x 3`` uint8 array, closing ``image`` as soon as its pixels are copied
+    (a 300-megapixel photo is 900 MB per copy)."""
+    mode = image.mode
+    if mode in ("L", "F") or mode == "I" or mode.startswith("I;16"):
+        gray = np.asarray(image)
+        image.close()
+        if mode != "L":
+            gray = _gray_to_uint8(gray, mode)
+        return np.repeat(gray[:, :, None], 3, axis=2)
+    if mode != "RGB":
+        # Alpha is dropped, not composited (see module docstring); convert("RGB") does exactly that.
+        converted = image.convert("RGB")
+        image.close()
+        image = converted
+    array = np.asarray(image)
+    image.close()
+    if not array.flags.writeable or not array.flags.c_contiguous:
+        array = np.array(array, order="C")  # Pillow hands out a read-only view of its bytes
+    return array
+
+
+def _gray_to_uint8(gray: np.ndarray, mode: str) -> np.ndarray:
+    if mode == "F":
+        return np.clip(gray, 0, 255).astype(np.uint8)
+    return (np.clip(gray.astype(np.int64, copy=False), 0, 65535) >> 8).astype(np.uint8)  # 16-bit: high byte
