@@ -1,0 +1,165 @@
+"""Pascal VOC XML, one file beside each image, compatible with labelImg.
+
+Coordinates: the VOC devkit counts pixels from 1, but labelImg (the tool most VOC-style
+folders come from) reads and writes ``xmin..ymax`` as plain pixel coordinates of the box
+corners, 0-based. We do the same, so a file round-trips through labelImg unchanged: the
+numbers in the file are :class:`Box` corners as they are. We write whole pixels (as labelImg
+does) and read integers or decimals.
+
+labelImg marks a checked image with ``<annotation verified="yes">``; that is
+``ImageAnnotation.verified``. Reading uses defusedxml, so entity bombs and external entities
+in a hostile file are refused rather than expanded.
+"""
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import defusedxml
+import defusedxml.ElementTree as SafeET
+
+from engine.annotations.atomic import atomic_write_text
+from engine.annotations.records import AnnotationError, Box, ImageAnnotation
+
+# Beside-the-image lookup order when the file's <filename> does not name an existing file.
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def read_voc_xml(xml_path: Path | str) -> ImageAnnotation:
+    """Read one labelImg / Pascal VOC file. Raises :class:`AnnotationError` naming the element at fault."""
+    xml_path = Path(xml_path)
+    root = _parse(xml_path)
+    if root.tag != "annotation":
+        raise AnnotationError(xml_path, f"root element is <{root.tag}>, expected <annotation>", "line 1")
+
+    width = _optional_int(root, "size/width", xml_path)
+    height = _optional_int(root, "size/height", xml_path)
+    boxes = [_read_object(obj, i, xml_path) for i, obj in enumerate(root.findall("object"), start=1)]
+    return ImageAnnotation(
+        image_path=_image_path_for(xml_path, root.findtext("filename")),
+        width=width,
+        height=height,
+        boxes=boxes,
+        verified=root.get("verified", "").strip().lower() == "yes",
+    )
+
+
+def write_voc_xml(ann: ImageAnnotation, xml_path: Path | str | None = None) -> Path:
+    """Write ``ann`` as labelImg XML (default: beside the image, same stem, ``.xml``). Returns the path."""
+    image_path = Path(ann.image_path)
+    xml_path = Path(xml_path) if xml_path is not None else image_path.with_suffix(".xml")
+
+    root = ET.Element("annotation")
+    if ann.verified:
+        root.set("verified", "yes")
+    ET.SubElement(root, "folder").text = image_path.parent.name
+    ET.SubElement(root, "filename").text = image_path.name
+    ET.SubElement(root, "path").text = str(image_path.resolve())
+    ET.SubElement(ET.SubElement(root, "source"), "database").text = "Unknown"
+    size = ET.SubElement(root, "size")
+    ET.SubElement(size, "width").text = str(int(ann.width))
+    ET.SubElement(size, "height").text = str(int(ann.height))
+    ET.SubElement(size, "depth").text = "3"  # images are read as RGB
+    ET.SubElement(root, "segmented").text = "0"
+    for box in ann.boxes:
+        x1, y1, x2, y2 = _whole_pixels(box)
+        obj = ET.SubElement(root, "object")
+        ET.SubElement(obj, "name").text = box.label
+        ET.SubElement(obj, "pose").text = "Unspecified"
+        ET.SubElement(obj, "truncated").text = "1" if _touches_border(x1, y1, x2, y2, ann) else "0"
+        ET.SubElement(obj, "difficult").text = "1" if box.difficult else "0"
+        bndbox = ET.SubElement(obj, "bndbox")
+        for tag, value in zip(("xmin", "ymin", "xmax", "ymax"), (x1, y1, x2, y2)):
+            ET.SubElement(bndbox, tag).text = str(value)
+    ET.indent(root, space="\t")
+    atomic_write_text(xml_path, ET.tostring(root, encoding="unicode") + "\n")
+    return xml_path
+
+
+def _parse(xml_path: Path) -> ET.Element:
+    try:
+        return SafeET.parse(xml_path).getroot()
+    except FileNotFoundError:
+        raise AnnotationError(xml_path, "file not found") from None
+    except ET.ParseError as exc:
+        line, column = exc.position
+        problem = re.sub(r":? *line \d+, column \d+$", "", str(exc))  # the location goes in `where`
+        raise AnnotationError(xml_path, f"not valid XML: {problem}", f"line {line}, column {column}") from None
+    except defusedxml.DefusedXmlException as exc:
+        raise AnnotationError(xml_path, f"refused unsafe XML ({type(exc).__name__}: {exc})") from None
+    except OSError as exc:
+        raise AnnotationError(xml_path, f"cannot read file: {exc.strerror or exc}") from None
+
+
+def _read_object(obj: ET.Element, number: int, xml_path: Path) -> Box:
+    name = (obj.findtext("name") or "").strip()
+    where = f"<object> #{number}" + (f" '{name}'" if name else "")
+    if not name:
+        raise AnnotationError(xml_path, "missing or empty <name>", where)
+    bndbox = obj.find("bndbox")
+    if bndbox is None:
+        raise AnnotationError(xml_path, "missing <bndbox>", where)
+    coords = []
+    for tag in ("xmin", "ymin", "xmax", "ymax"):
+        text = bndbox.findtext(tag)
+        if text is None or not text.strip():
+            raise AnnotationError(xml_path, f"missing <{tag}> in <bndbox>", where)
+        try:
+            coords.append(float(text))
+        except ValueError:
+            raise AnnotationError(xml_path, f"<{tag}> is not a number: {text.strip()!r}", where) from None
+    x1, y1, x2, y2 = coords
+    if x2 <= x1:
+        raise AnnotationError(xml_path, f"xmax ({x2:g}) must be greater than xmin ({x1:g})", where)
+    if y2 <= y1:
+        raise AnnotationError(xml_path, f"ymax ({y2:g}) must be greater than ymin ({y1:g})", where)
+    difficult = (obj.findtext("difficult") or "0").strip() in ("1", "true", "yes")
+    return Box(name, x1, y1, x2, y2, difficult=difficult)
+
+
+def _optional_int(root: ET.Element, path: str, xml_path: Path) -> int:
+    """A size field; 0 (unknown) when absent, as labelImg files for unread images have it."""
+    text = root.findtext(path)
+    if text is None or not text.strip():
+        return 0
+    try:
+        value = float(text)
+    except ValueError:
+        raise AnnotationError(xml_path, f"not a number: {text.strip()!r}", f"<{path.replace('/', '><')}>") from None
+    if value < 0 or not value.is_integer():
+        raise AnnotationError(xml_path, f"not a pixel count: {text.strip()!r}", f"<{path.replace('/', '><')}>")
+    return int(value)
+
+
+def _image_path_for(xml_path: Path, filename: str | None) -> Path:
+    """The image an XML file describes: its <filename> beside it, else the same stem with an image suffix.
+
+    <path> is ignored on purpose: labelImg stores an absolute path from the labelling machine,
+    which is wrong as soon as the folder is moved or shared.
+    """
+    if filename and filename.strip():
+        candidate = xml_path.parent / Path(filename.strip()).name
+        if candidate.exists():
+            return candidate
+    for suffix in _IMAGE_SUFFIXES:
+        for variant in (suffix, suffix.upper()):
+            candidate = xml_path.with_suffix(variant)
+            if candidate.exists():
+                return candidate
+    if filename and filename.strip():
+        return xml_path.parent / Path(filename.strip()).name
+    return xml_path.with_suffix(".jpg")
+
+
+def _whole_pixels(box: Box) -> tuple[int, int, int, int]:
+    x1, y1, x2, y2 = (int(round(v)) for v in box.xyxy())
+    # Rounding must not collapse a thin box: the file would then be unreadable.
+    return x1, y1, max(x2, x1 + 1), max(y2, y1 + 1)
+
+
+def _touches_border(x1: int, y1: int, x2: int, y2: int, ann: ImageAnnotation) -> bool:
+    """labelImg's meaning of <truncated>: the box reaches the image border."""
+    if ann.width <= 0 or ann.height <= 0:
+        return False
+    return x1 <= 0 or y1 <= 0 or x2 >= ann.width or y2 >= ann.height
