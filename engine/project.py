@@ -1,0 +1,380 @@
+"""The labelling app's model of an open folder: images, their labels, the class list and saving. Qt-free.
+
+A project is a folder of images with label files beside them (VOC XML, YOLO txt + classes.txt,
+or a COCO JSON) plus ``FOLDER/.resyolo/project.json`` for what the label files cannot hold:
+class order and colours, the label format to write, and verified flags (YOLO has none).
+
+Nothing here raises Qt signals: the GUI calls these methods and refreshes itself. Edits live in
+memory until :meth:`Project.save`; a label file that could not be parsed is never touched until
+its image is edited, and then a numbered backup of the original is kept first.
+"""
+from __future__ import annotations
+
+import json
+import zlib
+from pathlib import Path
+
+from engine.annotations.atomic import atomic_write_bytes, atomic_write_text
+from engine.annotations.records import AnnotationError, ImageAnnotation, LabelSet
+
+SETTINGS_DIR = ".resyolo"
+SETTINGS_FILE = "project.json"
+LABEL_FORMATS = ("voc", "yolo")
+
+# Distinct, readable on light and dark backgrounds; class i gets colour i (overrides in settings).
+DEFAULT_PALETTE = (
+    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
+    "#fabed4", "#469990", "#dcbeff", "#9a6324", "#fffac8", "#800000", "#aaffc3", "#808000",
+    "#ffd8b1", "#000075", "#a9a9a9", "#ffe119",
+)
+
+
+class ProjectError(OSError):
+    """A project folder that cannot be opened (missing, not a folder, unreadable)."""
+
+
+class SaveError(OSError):
+    """A label or settings file that could not be written. ``path`` names it; the edit stays in memory."""
+
+    def __init__(self, path: Path, reason: str, ann: ImageAnnotation | None = None):
+        self.path = Path(path)
+        self.reason = reason
+        self.ann = ann
+        super().__init__(f"{self.path}: {reason}")
+
+
+def backup_path_for(path: Path) -> Path:
+    """``name.xml.bak``, or ``name.xml.1.bak``, ``name.xml.2.bak``... : an older backup is never overwritten."""
+    candidate = path.with_name(path.name + ".bak")
+    number = 1
+    while candidate.exists():
+        candidate = path.with_name(f"{path.name}.{number}.bak")
+        number += 1
+    return candidate
+
+
+class Project:
+    def __init__(self, folder: Path, annotations: list[ImageAnnotation], labels: LabelSet,
+                 errors: dict[Path, AnnotationError], format: str, settings: dict, source_format: str | None):
+        self.folder = folder
+        self.annotations = annotations
+        self.labels = labels
+        self.errors = errors
+        self.format = format
+        self.output_folder: Path | None = None  # File > Save To...: labels go there instead of beside the images
+        self._colors: dict[str, str] = dict(settings.get("colors", {}))
+        self._dirty: set[Path] = set()
+        self._settings_dirty = False
+        # A COCO project is written as per-image files: the first save converts every labelled image.
+        self._needs_conversion = source_format not in (None, format)
+
+    # ----------------------------------------------------------------- opening
+    @classmethod
+    def open(cls, folder: Path | str) -> "Project":
+        from engine.annotations.folder import load_folder  # deferred: keeps `import engine.project` light
+
+        folder = Path(folder).expanduser()
+        if not folder.exists():
+            raise ProjectError(f"Folder not found: {folder}")
+        if not folder.is_dir():
+            raise ProjectError(f"Not a folder: {folder}")
+        folder = folder.resolve()
+        errors: dict[Path, AnnotationError] = {}
+        settings = _read_settings(folder, errors)
+        saved_format = settings.get("label_format") if settings.get("label_format") in LABEL_FORMATS else None
+        try:
+            loaded = load_folder(folder, format=saved_format)
+        except OSError as exc:
+            raise ProjectError(f"Cannot read folder {folder}: {exc.strerror or exc}") from exc
+        labels = LabelSet([n for n in settings.get("classes", []) if isinstance(n, str)])
+        for name in loaded.labels:
+            labels.add(name)
+        verified = set(settings.get("verified", []))
+        for ann in loaded.annotations:
+            ann.image_path = Path(ann.image_path)
+            for box in ann.boxes:
+                labels.add(box.label)
+            if verified and _relative(ann.image_path, folder) in verified:
+                ann.verified = True
+        errors.update(_errors_by_image(loaded.errors, loaded.annotations))
+        label_format = saved_format or ("yolo" if loaded.format == "yolo" else "voc")
+        return cls(folder, loaded.annotations, labels, errors, label_format, settings, loaded.format)
+
+    # ----------------------------------------------------------------- classes
+    def color_of(self, name: str) -> str:
+        if name in self._colors:
+            return self._colors[name]
+        if name in self.labels:
+            index = self.labels.index(name)
+        else:  # a label not (yet) in the class list still gets a stable colour
+            index = zlib.crc32(name.encode())
+        return DEFAULT_PALETTE[index % len(DEFAULT_PALETTE)]
+
+    def add_class(self, name: str, color: str | None = None) -> None:
+        name = name.strip()
+        if not name:
+            raise ValueError("a class name cannot be empty")
+        self.labels.add(name)
+        if color:
+            self._colors[name] = color
+        self._settings_dirty = True
+
+    def rename_class(self, old: str, new: str) -> None:
+        new = new.strip()
+        if not new:
+            raise ValueError("a class name cannot be empty")
+        if new in self.labels and new != old:
+            raise ValueError(f"class {new!r} already exists; merge the classes instead")
+        self.labels.names[self.labels.index(old)] = new
+        if old in self._colors:
+            self._colors[new] = self._colors.pop(old)
+        self._relabel(old, new)
+
+    def recolor_class(self, name: str, color: str) -> None:
+        self.labels.index(name)  # unknown class: KeyError naming the known ones
+        self._colors[name] = color
+        self._settings_dirty = True
+
+    def merge_classes(self, source: str, target: str) -> None:
+        """Every ``source`` box becomes ``target``; ``source`` leaves the class list."""
+        self.labels.index(target)
+        self._remove_from_list(source)
+        self._relabel(source, target)
+
+    def delete_class(self, name: str, reassign_to: str | None) -> None:
+        """Remove a class; its boxes go to ``reassign_to``, or are deleted when it is None."""
+        if reassign_to is not None:
+            self.merge_classes(name, reassign_to)
+            return
+        self._remove_from_list(name)
+        for ann in self.annotations:
+            kept = [b for b in ann.boxes if b.label != name]
+            if len(kept) != len(ann.boxes):
+                ann.boxes[:] = kept
+                self.mark_dirty(ann)
+
+    def box_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(self.labels.names, 0)
+        for ann in self.annotations:
+            for box in ann.boxes:
+                counts[box.label] = counts.get(box.label, 0) + 1
+        return counts
+
+    def _relabel(self, old: str, new: str) -> None:
+        for ann in self.annotations:
+            touched = False
+            for i, box in enumerate(ann.boxes):
+                if box.label == old:
+                    ann.boxes[i] = box.copy(label=new)
+                    touched = True
+            if touched:
+                self.mark_dirty(ann)
+        self._settings_dirty = True
+
+    def _remove_from_list(self, name: str) -> None:
+        index = self.labels.index(name)
+        # Pin the colours of the classes after it, so deleting one does not repaint the others.
+        for later in self.labels.names[index + 1:]:
+            self._colors.setdefault(later, self.color_of(later))
+        del self.labels.names[index]
+        self._colors.pop(name, None)
+        self._settings_dirty = True
+        if self.format == "yolo":  # class ids shift: every YOLO file must be rewritten
+            for ann in self.annotations:
+                if ann.boxes:
+                    self.mark_dirty(ann)
+
+    # ----------------------------------------------------------------- dirty state
+    def mark_dirty(self, ann: ImageAnnotation) -> None:
+        self._dirty.add(Path(ann.image_path))
+
+    def is_dirty(self, ann: ImageAnnotation) -> bool:
+        return Path(ann.image_path) in self._dirty
+
+    def has_unsaved_changes(self) -> bool:
+        return bool(self._dirty) or self._settings_dirty
+
+    def set_format(self, label_format: str) -> None:
+        """Switch the format written from now on; every labelled image is rewritten on the next save."""
+        if label_format not in LABEL_FORMATS:
+            raise ValueError(f"unknown label format {label_format!r}; use one of {', '.join(LABEL_FORMATS)}")
+        if label_format != self.format:
+            self.format = label_format
+            self._needs_conversion = True
+            self._settings_dirty = True
+
+    # ----------------------------------------------------------------- saving
+    def label_path(self, ann: ImageAnnotation) -> Path:
+        """Where ``ann`` is written in the current format (beside the image, or under the Save To folder)."""
+        from engine.annotations.yolo import yolo_label_path
+
+        image_path = Path(ann.image_path)
+        beside = image_path.with_suffix(".xml") if self.format == "voc" else yolo_label_path(image_path)
+        if self.output_folder is None:
+            return beside
+        return self.output_folder / _relative(beside, self.folder)
+
+    def save(self, ann: ImageAnnotation) -> None:
+        """Write one image's labels if it has unsaved edits. Raises :class:`SaveError`; the edit stays dirty."""
+        if self._needs_conversion:
+            self._convert_all()
+        if not self.is_dirty(ann):
+            return
+        self._write(ann)
+        self._dirty.discard(Path(ann.image_path))
+        self.save_settings()  # class list, colours and verified flags (cheap when unchanged)
+
+    def save_all(self) -> list[SaveError]:
+        """Write every dirty image and the settings; returns the failures (each names its file)."""
+        failures: list[SaveError] = []
+        if self._needs_conversion:
+            self._convert_all()
+        for ann in self.annotations:
+            if self.is_dirty(ann):
+                try:
+                    self._write(ann)
+                    self._dirty.discard(Path(ann.image_path))
+                except SaveError as exc:
+                    failures.append(exc)
+        if self._settings_dirty or not failures:
+            try:
+                self.save_settings()
+            except SaveError as exc:
+                failures.append(exc)
+        return failures
+
+    def save_settings(self) -> None:
+        path = self.settings_path()
+        data = {
+            "version": 1,
+            "label_format": self.format,
+            "classes": list(self.labels.names),
+            "colors": self._colors,
+            "verified": sorted(_relative(a.image_path, self.folder) for a in self.annotations if a.verified),
+        }
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        try:
+            if path.exists() and path.read_text(encoding="utf-8", errors="replace") == text:
+                self._settings_dirty = False
+                return
+            path.parent.mkdir(exist_ok=True)
+            if path in self.errors:  # a malformed settings file is kept aside, not lost
+                self._backup(path)
+            atomic_write_text(path, text)
+            self.errors.pop(path, None)
+        except OSError as exc:
+            raise SaveError(path, _reason(exc)) from exc
+        self._settings_dirty = False
+
+    def settings_path(self) -> Path:
+        return (self.output_folder or self.folder) / SETTINGS_DIR / SETTINGS_FILE
+
+    def export_coco(self, path: Path | str) -> list[str]:
+        """Write the whole project as one COCO JSON. Returns the images left out (unreadable), with why."""
+        from engine.annotations.coco import write_coco_json
+        from engine.images import ImageReadError, read_image_size
+
+        skipped, kept = [], []
+        for ann in self.annotations:
+            if ann.width <= 0 or ann.height <= 0:
+                try:
+                    ann.width, ann.height = read_image_size(ann.image_path)
+                except (ImageReadError, OSError) as exc:
+                    skipped.append(f"{ann.image_path}: {exc}")
+                    continue
+            kept.append(ann)
+        write_coco_json(kept, self.labels, Path(path), image_root=self.folder)
+        return skipped
+
+    def _convert_all(self) -> None:
+        for ann in self.annotations:
+            if ann.boxes or ann.verified:
+                self.mark_dirty(ann)
+        self._needs_conversion = False
+        self._settings_dirty = True
+
+    def _write(self, ann: ImageAnnotation) -> None:
+        from engine.annotations.voc import write_voc_xml
+        from engine.annotations.yolo import write_classes_txt
+        from engine.annotations.yolo import write_yolo_txt
+
+        target = self.label_path(ann)
+        try:
+            if ann.width <= 0 or ann.height <= 0:
+                from engine.images import read_image_size
+
+                ann.width, ann.height = read_image_size(ann.image_path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            error = self.errors.get(Path(ann.image_path))
+            if error is not None and Path(error.path) == target:
+                self._backup(target)
+            if self.format == "voc":
+                write_voc_xml(ann, target)
+            else:
+                for box in ann.boxes:  # a label typed on the canvas joins the class list
+                    self.labels.add(box.label)
+                classes_txt = target.parent / "classes.txt"
+                wanted = "".join(f"{n}\n" for n in self.labels.names)
+                if not classes_txt.exists() or classes_txt.read_text(encoding="utf-8") != wanted:
+                    write_classes_txt(self.labels, classes_txt)
+                write_yolo_txt(ann, self.labels, target)
+        except (OSError, ValueError, KeyError) as exc:
+            raise SaveError(target, _reason(exc), ann) from exc
+        self.errors.pop(Path(ann.image_path), None)
+
+    @staticmethod
+    def _backup(original: Path) -> None:
+        """Keep a copy of a file we could not parse before it is replaced (and only then)."""
+        if original.exists():
+            atomic_write_bytes(backup_path_for(original), original.read_bytes())
+
+
+def _read_settings(folder: Path, errors: dict[Path, AnnotationError]) -> dict:
+    path = folder / SETTINGS_DIR / SETTINGS_FILE
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("expected a JSON object")
+        return data
+    except (OSError, ValueError) as exc:
+        errors[path] = AnnotationError(path, f"project settings ignored: {exc}")
+        return {}
+
+
+def _errors_by_image(errors: list[AnnotationError], annotations: list[ImageAnnotation]) -> dict:
+    """Key each label-file error by the image it belongs to (same folder and stem), else by the file itself."""
+    by_stem = {(Path(a.image_path).parent, Path(a.image_path).stem): Path(a.image_path) for a in annotations}
+    by_yolo_path: dict[Path, Path] = {}
+    result = {}
+    for error in errors:
+        path = Path(error.path)
+        image = by_stem.get((path.parent, path.stem))
+        if image is None and path.suffix == ".txt":  # Ultralytics labels/ tree
+            if not by_yolo_path:
+                from engine.annotations.yolo import yolo_label_path
+
+                by_yolo_path = {yolo_label_path(a.image_path): Path(a.image_path) for a in annotations}
+            image = by_yolo_path.get(path)
+        result[image or path] = error
+    return result
+
+
+def _relative(path: Path, folder: Path) -> str:
+    for candidate in (Path(path), Path(path).resolve()):
+        try:
+            return candidate.relative_to(folder).as_posix()
+        except ValueError:
+            continue
+    return Path(path).as_posix()
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, PermissionError):
+        return "permission denied (is the folder read-only?)"
+    if isinstance(exc, IsADirectoryError):
+        return "a folder is in the way of the label file"
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc)

@@ -1,0 +1,153 @@
+"""engine.project: opening a folder, class edits, saving, backups of malformed files, formats."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine.annotations.coco import read_coco_json
+from engine.annotations.folder import load_folder
+from engine.annotations.records import Box, ImageAnnotation
+from engine.annotations.voc import read_voc_xml, write_voc_xml
+from engine.project import Project, ProjectError, SaveError, backup_path_for
+
+
+def make_folder(folder: Path, count=4, labelled=2) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        Image.fromarray(np.full((40, 60, 3), 30 * i, np.uint8)).save(folder / f"img{i}.png")
+        if i < labelled:
+            boxes = [Box("cat", 1, 2, 20, 30), Box("dog", 10, 5, 50, 35, difficult=True)]
+            write_voc_xml(ImageAnnotation(folder / f"img{i}.png", 60, 40, boxes))
+    return folder
+
+
+def test_open_lists_every_image_with_its_labels(tmp_path):
+    project = Project.open(make_folder(tmp_path / "p"))
+    assert [a.image_path.name for a in project.annotations] == ["img0.png", "img1.png", "img2.png", "img3.png"]
+    assert project.format == "voc" and project.labels.names == ["cat", "dog"]
+    assert [len(a.boxes) for a in project.annotations] == [2, 2, 0, 0]
+    assert project.box_counts() == {"cat": 2, "dog": 2}
+    assert not project.has_unsaved_changes()
+
+
+def test_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(ProjectError, match="Folder not found: .*nowhere"):
+        Project.open(tmp_path / "nowhere")
+
+
+def test_save_round_trips_through_load_folder(tmp_path):
+    project = Project.open(make_folder(tmp_path / "p"))
+    ann = project.annotations[2]
+    ann.boxes.append(Box("dog", 3, 4, 33, 24))
+    project.mark_dirty(ann)
+    assert project.is_dirty(ann)
+    assert project.save_all() == []
+    assert not project.is_dirty(ann) and not project.has_unsaved_changes()
+    reloaded = load_folder(project.folder)
+    assert reloaded.annotations[2].boxes == [Box("dog", 3, 4, 33, 24)]
+    assert (project.folder / ".resyolo" / "project.json").exists()
+
+
+def test_malformed_label_untouched_until_edited_then_backed_up(tmp_path):
+    folder = make_folder(tmp_path / "p")
+    bad = folder / "img3.xml"
+    bad.write_text("<annotation><object>")
+    project = Project.open(folder)
+    ann = project.annotations[3]
+    assert project.errors[ann.image_path].path == bad
+    project.save_all()
+    assert bad.read_text() == "<annotation><object>"  # not edited: left alone
+
+    ann.boxes.append(Box("cat", 1, 1, 10, 10))
+    project.mark_dirty(ann)
+    assert project.save_all() == []
+    assert (folder / "img3.xml.bak").read_text() == "<annotation><object>"
+    assert read_voc_xml(bad).boxes == [Box("cat", 1, 1, 10, 10)]
+    assert ann.image_path not in project.errors
+
+
+def test_backup_never_overwrites_an_older_backup(tmp_path):
+    original = tmp_path / "a.xml"
+    original.write_text("x")
+    (tmp_path / "a.xml.bak").write_text("older")
+    assert backup_path_for(original) == tmp_path / "a.xml.1.bak"
+    (tmp_path / "a.xml.1.bak").write_text("older still")
+    assert backup_path_for(original) == tmp_path / "a.xml.2.bak"
+
+
+def test_class_edits_change_every_image_and_mark_them_dirty(tmp_path):
+    project = Project.open(make_folder(tmp_path / "p"))
+    project.rename_class("cat", "kitten")
+    assert project.labels.names == ["kitten", "dog"]
+    assert all(project.is_dirty(a) for a in project.annotations[:2])
+    assert not project.is_dirty(project.annotations[2])
+    with pytest.raises(ValueError, match="already exists"):
+        project.rename_class("kitten", "dog")
+    project.merge_classes("kitten", "dog")
+    assert project.box_counts() == {"dog": 4}
+    project.add_class("bird")
+    project.delete_class("dog", reassign_to=None)
+    assert project.box_counts() == {"bird": 0}
+    assert project.save_all() == []
+    assert load_folder(project.folder).annotations[0].boxes == []
+
+
+def test_colours_are_stable_and_overrides_persist(tmp_path):
+    folder = make_folder(tmp_path / "p")
+    project = Project.open(folder)
+    default_dog = project.color_of("dog")
+    assert default_dog.startswith("#") and len(default_dog) == 7 and default_dog != project.color_of("cat")
+    project.recolor_class("cat", "#123456")
+    project.delete_class("cat", reassign_to="dog")  # dog keeps its colour although its index moves
+    assert project.color_of("dog") == default_dog
+    project.add_class("bird", "#abcdef")
+    assert project.save_all() == []
+    reopened = Project.open(folder)
+    assert reopened.color_of("bird") == "#abcdef" and reopened.color_of("dog") == default_dog
+    assert reopened.labels.names == ["dog", "bird"]
+
+
+def test_yolo_format_on_request_keeps_boxes_and_verified(tmp_path):
+    folder = make_folder(tmp_path / "p")
+    project = Project.open(folder)
+    project.set_format("yolo")
+    project.annotations[1].verified = True
+    assert project.save_all() == []
+    assert (folder / "img0.txt").exists() and (folder / "classes.txt").read_text() == "cat\ndog\n"
+    reopened = Project.open(folder)
+    assert reopened.format == "yolo"
+    for before, after in zip(project.annotations, reopened.annotations):
+        assert [(b.label, *np.round(b.xyxy(), 3)) for b in after.boxes] == \
+               [(b.label, *np.round(b.xyxy(), 3)) for b in before.boxes]
+    assert [a.verified for a in reopened.annotations] == [False, True, False, False]
+
+
+def test_export_coco_holds_every_image(tmp_path):
+    project = Project.open(make_folder(tmp_path / "p"))
+    out = tmp_path / "export.json"
+    assert project.export_coco(out) == []
+    annotations, labels = read_coco_json(out, image_root=project.folder)
+    assert labels.names == ["cat", "dog"] and len(annotations) == 4
+    assert sum(len(a.boxes) for a in annotations) == 4
+    assert json.loads(out.read_text())["images"][0]["width"] == 60
+
+
+def test_failed_save_keeps_the_edit_and_names_the_file(tmp_path):
+    folder = make_folder(tmp_path / "p")
+    project = Project.open(folder)
+    (folder / "img2.xml").mkdir()  # something in the way of the label file
+    ann = project.annotations[2]
+    ann.boxes.append(Box("cat", 1, 1, 5, 5))
+    project.mark_dirty(ann)
+    with pytest.raises(SaveError, match="img2.xml"):
+        project.save(ann)
+    failures = project.save_all()
+    assert [f.path.name for f in failures] == ["img2.xml"] and project.is_dirty(ann)
+
+    project.output_folder = tmp_path / "elsewhere"
+    assert project.save_all() == []
+    assert read_voc_xml(tmp_path / "elsewhere" / "img2.xml").boxes == [Box("cat", 1, 1, 5, 5)]
