@@ -53,9 +53,9 @@ def write_voc_xml(ann: ImageAnnotation, xml_path: Path | str | None = None) -> P
     root = ET.Element("annotation")
     if ann.verified:
         root.set("verified", "yes")
-    ET.SubElement(root, "folder").text = image_path.parent.name
+    ET.SubElement(root, "folder").text = image_path.resolve().parent.name
     ET.SubElement(root, "filename").text = image_path.name
-    ET.SubElement(root, "path").text = str(image_path.resolve())
+    ET.SubElement(root, "path").text = str(image_path)  # as given: absolute from the app, like labelImg
     ET.SubElement(ET.SubElement(root, "source"), "database").text = "Unknown"
     size = ET.SubElement(root, "size")
     ET.SubElement(size, "width").text = str(int(ann.width))
