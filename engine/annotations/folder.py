@@ -209,9 +209,11 @@ def _load_coco(folder: Path, loaded: LoadedFolder) -> None:
 def _json_candidates(folder: Path) -> list[tuple[Path, dict | None]]:
     """Each ``*.json`` in the folder and its ``annotations/``: its data if COCO-shaped, None if not JSON.
 
-    Valid JSON of another shape (labelme writes one JSON per image) is not a candidate at all.
+    Valid JSON of another shape is not a candidate at all, and a JSON named like an image beside it
+    (labelme writes one per image) is not even opened: a labelme folder would otherwise be parsed in full.
     """
-    paths = sorted(folder.glob("*.json"), key=lambda p: natural_sort_key(p.name))
+    image_stems = {p.stem for p in folder.iterdir() if _is_image(p)}
+    paths = sorted((p for p in folder.glob("*.json") if p.stem not in image_stems), key=lambda p: natural_sort_key(p.name))
     if (folder / "annotations").is_dir():
         paths += sorted((folder / "annotations").glob("*.json"), key=lambda p: natural_sort_key(p.name))
     result = []

@@ -192,6 +192,13 @@ def test_broken_coco_json_is_reported_and_images_still_listed(tmp_path):
     assert error.path.name == "annotations.json" and "not valid JSON" in error.problem
 
 
+def test_per_image_json_files_are_not_taken_for_coco(tmp_path):
+    _image(tmp_path / "a.jpg")
+    (tmp_path / "a.json").write_text("{half a labelme file")  # named like its image: not a dataset file
+    assert detect_format(tmp_path) is None
+    assert load_folder(tmp_path).errors == []
+
+
 def test_unknown_format_name_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown annotation format 'pascal'"):
         load_folder(tmp_path, format="pascal")
