@@ -1,0 +1,93 @@
+"""COCO mAP@[.5:.95], AP50 and AP75 through pycocotools itself (in-memory COCO objects).
+
+Ground truth becomes a COCO dataset with bbox ``[x1, y1, x2 - x1, y2 - y1]`` and area w * h;
+a "difficult" box becomes ``iscrowd: 1``, pycocotools' way to mark a region whose detections
+neither count nor are penalised. Image ids are the caller's ids (the GT file's own ids for a COCO
+file) and category ids default to class index + 1, so that ties and sort orders are the ones a
+direct pycocotools run on the same file sees.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+from collections import Counter
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+
+from engine.annotations.records import ImageAnnotation, LabelSet
+from engine.evaluation.result import EvalResult, PRCurve, prepare_input
+
+AREA_ALL = 0  # index of areaRng "all" in COCOeval's precision array
+MAX_DETS_100 = -1  # index of maxDets 100
+IOU_50 = 0  # index of IoU 0.5 in iouThrs
+
+
+def evaluate_coco(
+    gt: Sequence[ImageAnnotation],
+    detections: Mapping[Hashable, Any],
+    labels: LabelSet,
+    image_ids: Sequence[Hashable] | None = None,
+    category_ids: Sequence[int] | None = None,
+) -> EvalResult:
+    """COCO AP per class (mean over IoU 0.5:0.95 and 101 recall points, maxDets 100) and the summary
+    figures. ``category_ids`` parallels ``labels.names`` (default: index + 1)."""
+    data = prepare_input(gt, detections, labels, image_ids)
+    cat_ids = list(range(1, len(labels) + 1)) if category_ids is None else [int(c) for c in category_ids]
+    if len(cat_ids) != len(labels) or len(set(cat_ids)) != len(cat_ids):
+        raise ValueError(f"need {len(labels)} distinct category ids, one per class; got {cat_ids}")
+
+    images = [{"id": image_id, "width": ann.width, "height": ann.height, "file_name": str(ann.image_path)}
+              for image_id, ann in zip(data.image_ids, gt)]
+    categories = [{"id": cid, "name": name} for cid, name in zip(cat_ids, labels.names)]
+    gt_anns = []
+    for image_id, boxes, classes, difficult in zip(data.image_ids, data.gt_boxes, data.gt_labels, data.gt_difficult):
+        for (x1, y1, x2, y2), c, hard in zip(boxes.tolist(), classes.tolist(), difficult.tolist()):
+            w, h = x2 - x1, y2 - y1
+            gt_anns.append({"id": len(gt_anns) + 1, "image_id": image_id, "category_id": cat_ids[c],
+                            "bbox": [x1, y1, w, h], "area": w * h, "iscrowd": int(hard)})
+    results = []
+    for image_id, boxes, scores, classes in zip(data.image_ids, data.det_boxes, data.det_scores, data.det_labels):
+        for (x1, y1, x2, y2), s, c in zip(boxes.tolist(), scores.tolist(), classes.tolist()):
+            results.append({"image_id": image_id, "category_id": cat_ids[c], "bbox": [x1, y1, x2 - x1, y2 - y1],
+                            "score": s})
+
+    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress
+        coco_gt = COCO()
+        coco_gt.dataset = {"images": images, "categories": categories, "annotations": gt_anns}
+        coco_gt.createIndex()
+        coco_dt = coco_gt.loadRes(results) if results else _empty_results(coco_gt)
+        coco_eval = COCOeval(coco_gt, coco_dt, iouType="bbox")
+        coco_eval.evaluate()
+        coco_eval.accumulate()
+        coco_eval.summarize()
+
+    precision = coco_eval.eval["precision"]  # [IoU, recall, class, area, maxDets], -1 = no GT
+    rec_thresholds = coco_eval.params.recThrs
+    gt_count = Counter(a["category_id"] for a in gt_anns if not a["iscrowd"])
+    det_count = Counter(r["category_id"] for r in results)
+    per_class, num_gt, num_det, curves = {}, {}, {}, {}
+    for name, cid in zip(labels.names, cat_ids):
+        k = coco_eval.params.catIds.index(cid)
+        p = precision[:, :, k, AREA_ALL, MAX_DETS_100]
+        per_class[name] = float(np.mean(p[p > -1])) if np.any(p > -1) else math.nan
+        num_gt[name], num_det[name] = gt_count[cid], det_count[cid]
+        p50 = p[IOU_50]
+        reached = p50 > 0 if np.any(p50 > -1) else np.zeros(len(p50), dtype=bool)
+        curves[name] = PRCurve(precision=p50[reached], recall=rec_thresholds[reached], scores=np.zeros(0))
+    stats = [math.nan if s < 0 else float(s) for s in coco_eval.stats[:3]]
+    return EvalResult(metric="coco", mAP=stats[0], per_class=per_class, num_gt=num_gt, num_det=num_det,
+                      curves=curves, extra={"AP50": stats[1], "AP75": stats[2]})
+
+
+def _empty_results(coco_gt: COCO) -> COCO:
+    # loadRes cannot take an empty list (it looks at the first entry); no detections is a valid run.
+    res = COCO()
+    res.dataset = {"images": list(coco_gt.dataset["images"]), "categories": list(coco_gt.dataset["categories"]),
+                   "annotations": []}
+    res.createIndex()
+    return res
