@@ -1,17 +1,71 @@
-"""Entry point of `resyolo-gui` (placeholder window until the labelling issue lands)."""
+"""Entry point of ``resyolo-gui [FOLDER] [--screenshot OUT.png]``: the labelling window."""
 from __future__ import annotations
 
+import argparse
 import sys
+from pathlib import Path
+
+SAMPLE_FOLDER = Path(__file__).resolve().parents[1] / "assets" / "sample"
+SCREENSHOT_TIMEOUT_MS = 10_000
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="resyolo-gui", description="Label images for the ResYOLO detector.")
+    parser.add_argument("folder", nargs="?", type=Path,
+                        help="folder of images (labels beside them); default: the bundled sample project")
+    parser.add_argument("--screenshot", type=Path, metavar="OUT.png",
+                        help="open the folder, save a capture of the window once the first image is shown, exit")
+    return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    from PySide6.QtWidgets import QApplication, QLabel
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    from PySide6.QtWidgets import QApplication
 
-    app = QApplication(sys.argv if argv is None else ["resyolo-gui", *argv])
-    label = QLabel("ResYOLO")
-    label.resize(640, 480)
-    label.show()
+    from engine.project import Project, ProjectError
+    from resyolo_gui.main_window import MainWindow
+    from resyolo_gui.settings import AppSettings
+    from resyolo_gui.style import apply_style
+
+    folder = args.folder or SAMPLE_FOLDER
+    try:
+        project = Project.open(folder)
+    except ProjectError as exc:
+        print(f"resyolo-gui: {exc}", file=sys.stderr)
+        return 2
+    app = QApplication.instance() or QApplication(["resyolo-gui"])
+    app.setApplicationName("ResYOLO")
+    apply_style(app)
+    settings = AppSettings()
+    if args.folder is not None:
+        settings.add_recent_folder(project.folder)
+    window = MainWindow(project, settings)
+    if args.screenshot is not None:
+        window.resize(1280, 800)  # a predictable capture, whatever size the window had last time
+    window.show()
+    if args.screenshot is not None:
+        return _screenshot(app, window, args.screenshot)
     return app.exec()
+
+
+def _screenshot(app, window, out: Path) -> int:
+    """Let the first image load (or give up after a timeout), render, save ``out``, exit."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    window.first_image_shown.connect(lambda: QTimer.singleShot(300, loop.quit))  # a beat for layout and thumbnails
+    QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, loop.quit)
+    if window._first_shown:
+        QTimer.singleShot(300, loop.quit)
+    loop.exec()
+    app.processEvents()
+    ok = window.grab().save(str(out))
+    window.close()
+    if not ok:
+        print(f"resyolo-gui: could not write screenshot {out}", file=sys.stderr)
+        return 1
+    print(out)
+    return 0
 
 
 if __name__ == "__main__":

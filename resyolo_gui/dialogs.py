@@ -1,0 +1,81 @@
+"""Small dialogs of the labelling window: shortcuts, problems, and what to do when saving fails."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QDialog, QDialogButtonBox, QHeaderView, QLabel, QListWidget, QMessageBox, QTableWidget, QTableWidgetItem,
+    QVBoxLayout, QWidget,
+)
+
+from resyolo_gui.icons import icon
+
+# The choices of the save-failure question, as returned by :func:`ask_save_failure`.
+RETRY, SAVE_ELSEWHERE, DISCARD, CANCEL = "retry", "save_elsewhere", "discard", "cancel"
+
+
+class ShortcutsDialog(QDialog):
+    """Help > Shortcuts: every action that has a key, read from the actions themselves (one place for each fact)."""
+
+    def __init__(self, actions: Iterable[QAction], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard shortcuts")
+        rows = []
+        for action in actions:
+            keys = [k.toString(QKeySequence.NativeText) for k in action.shortcuts() if not k.isEmpty()]
+            if keys:
+                rows.append((action.text().replace("&", ""), ", ".join(keys)))
+        self.table = QTableWidget(len(rows), 2, self)
+        self.table.setHorizontalHeaderLabels(["Action", "Keys"])
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
+        for row, (name, keys) in enumerate(sorted(rows)):
+            self.table.setItem(row, 0, QTableWidgetItem(name))
+            self.table.setItem(row, 1, QTableWidgetItem(keys))
+        buttons = QDialogButtonBox(QDialogButtonBox.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table)
+        layout.addWidget(buttons)
+        self.resize(460, 520)
+
+
+class ProblemsDialog(QDialog):
+    """File > Problems: label files that could not be read and saves that failed, one line each."""
+
+    def __init__(self, problems: list[str], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Problems")
+        self.setWindowIcon(icon("problems"))
+        intro = QLabel(
+            "These files could not be read or written. A label file that could not be read is left untouched "
+            "until you edit its image; then a backup of the original is kept beside it (.bak)."
+            if problems else "No problems.", self)
+        intro.setWordWrap(True)
+        self.list = QListWidget(self)
+        self.list.addItems(problems)
+        buttons = QDialogButtonBox(QDialogButtonBox.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addWidget(self.list)
+        layout.addWidget(buttons)
+        self.resize(720, 360)
+
+
+def ask_save_failure(parent: QWidget | None, failures: list[Exception]) -> str:
+    """Saving failed (usually on quit): retry, save elsewhere, discard the edits, or cancel. Returns the choice."""
+    lines = "\n".join(f"• {f}" for f in failures[:8]) + ("\n…" if len(failures) > 8 else "")
+    box = QMessageBox(QMessageBox.Warning, "Could not save labels",
+                      f"{len(failures)} file(s) could not be saved:\n\n{lines}\n\n"
+                      "Your edits are still in memory.", parent=parent)
+    buttons = {
+        box.addButton("Retry", QMessageBox.AcceptRole): RETRY,
+        box.addButton("Save To Another Folder…", QMessageBox.ActionRole): SAVE_ELSEWHERE,
+        box.addButton("Discard Edits", QMessageBox.DestructiveRole): DISCARD,
+        box.addButton(QMessageBox.Cancel): CANCEL,
+    }
+    box.exec()
+    return buttons.get(box.clickedButton(), CANCEL)

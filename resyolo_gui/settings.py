@@ -1,0 +1,48 @@
+"""Per-user app settings (recent folders, window layout) in an INI file under the user config folder.
+
+Project settings (classes, colours, label format) live in the project folder instead
+(:mod:`engine.project`). ``RESYOLO_CONFIG_DIR`` points elsewhere (tests use a temp folder).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+from PySide6.QtCore import QByteArray, QSettings
+
+MAX_RECENT = 10
+
+
+def config_dir() -> Path:
+    override = os.environ.get("RESYOLO_CONFIG_DIR")
+    return Path(override) if override else Path(platformdirs.user_config_dir("resyolo", appauthor=False))
+
+
+class AppSettings:
+    def __init__(self, path: Path | None = None):
+        self._settings = QSettings(str(path or config_dir() / "resyolo-gui.ini"), QSettings.IniFormat)
+
+    def recent_folders(self) -> list[Path]:
+        value = self._settings.value("recent_folders", [])
+        if isinstance(value, str):  # QSettings gives a bare string for a one-item list
+            value = [value]
+        return [Path(v) for v in value or []]
+
+    def add_recent_folder(self, folder: Path) -> None:
+        folder = Path(folder)
+        folders = [folder] + [f for f in self.recent_folders() if f != folder]
+        self._settings.setValue("recent_folders", [str(f) for f in folders[:MAX_RECENT]])
+
+    def remove_recent_folder(self, folder: Path) -> None:
+        self._settings.setValue("recent_folders", [str(f) for f in self.recent_folders() if f != Path(folder)])
+
+    def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
+        return self._settings.value("window/geometry"), self._settings.value("window/state")
+
+    def save_window_state(self, geometry: QByteArray, state: QByteArray) -> None:
+        self._settings.setValue("window/geometry", geometry)
+        self._settings.setValue("window/state", state)
+
+    def sync(self) -> None:
+        self._settings.sync()
