@@ -62,6 +62,18 @@ def main() -> int:
     app = QApplication(["bench"])
     shown: list[tuple[float, str]] = []
 
+    def run_until(condition, max_s: float = 30.0) -> None:
+        # Not a processEvents() busy loop: PySide6 6.12 on Python 3.11 drops a reference to None on
+        # every processEvents() call, and a hundred thousand calls abort the interpreter.
+        from PySide6.QtCore import QEventLoop, QTimer
+
+        loop, deadline = QEventLoop(), time.perf_counter() + max_s
+        timer = QTimer(interval=1)
+        timer.timeout.connect(lambda: (condition() or time.perf_counter() > deadline) and loop.quit())
+        timer.start()
+        loop.exec()
+        timer.stop()
+
     started = time.perf_counter()
     window = MainWindow(None, AppSettings())
     original = window.canvas.set_image
@@ -75,21 +87,18 @@ def main() -> int:
     window.resize(1280, 800)
     window.show()
     window.set_project(Project.open(FOLDER))
-    while not shown:
-        app.processEvents()
+    run_until(lambda: bool(shown))
     first_image_s = shown[0][0] - started
     assert len(window.project.annotations) == TOTAL, len(window.project.annotations)
 
     next_times = []
     for _ in range(BIG - 1):
         pause_until = time.perf_counter() + 0.4  # a person looking at the image; prefetch works meanwhile
-        while time.perf_counter() < pause_until:
-            app.processEvents()
+        run_until(lambda: time.perf_counter() >= pause_until)
         before = len(shown)
         pressed = time.perf_counter()
         window.step(1)
-        while len(shown) == before:
-            app.processEvents()
+        run_until(lambda: len(shown) > before)
         next_times.append(shown[-1][0] - pressed)
     assert shown[-1][1] == f"a_photo_{BIG - 1:03d}.jpg", shown[-1]
 

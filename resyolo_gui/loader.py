@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-CACHE_BYTES = 400 * 1024 * 1024  # ~10 decoded 4000x3000 photos
+CACHE_BYTES = 200 * 1024 * 1024  # ~5 decoded 4000x3000 photos: current, 2 ahead, 2 behind
 # Longest side shown on screen. Bigger images are downscaled for display only: boxes stay in
 # full-resolution pixels (the canvas scales the pixmap back up in its scene).
 MAX_DISPLAY_SIDE = 8192
