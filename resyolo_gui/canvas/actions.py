@@ -1,8 +1,8 @@
 """The canvas's QActions, with their shortcuts, for the main window's menus and toolbar.
 
-Keys that only make sense while the canvas has focus (W, Del, digits, ...) use a widget-with-children
-context, so typing a digit or W into the class panel or a dialog never edits a box. Zoom, hide and
-undo/redo work anywhere in the window.
+Most work anywhere in the window, as in labelImg (W after clicking in the file list still draws);
+text fields keep their own typing, since a line edit claims printable keys before shortcuts. Delete and
+Backspace only act while the canvas has focus: in a file list they must not delete a box unseen.
 """
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def _action(canvas, text: str, shortcuts: list, context: Qt.ShortcutContext, slo
 
 
 def build_canvas_actions(canvas) -> CanvasActions:
-    difficult = _action(canvas, "&Difficult", ["Shift+D"], LOCAL, checkable=True,
+    difficult = _action(canvas, "&Difficult", ["Shift+D"], WINDOW, checkable=True,
                         tip="Mark the selected boxes difficult: kept in the labels, left out of training")
     # triggered, not toggled: updating the check mark to follow the selection must not edit boxes.
     difficult.triggered.connect(canvas.set_difficult_of_selection)
@@ -60,16 +60,16 @@ def build_canvas_actions(canvas) -> CanvasActions:
     redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
     set_class = []
     for index in range(9):
-        action = _action(canvas, f"Class {index + 1}", [str(index + 1)], LOCAL,
+        action = _action(canvas, f"Class {index + 1}", [str(index + 1)], WINDOW,
                          tip=f"Give the selected boxes (and new ones) class {index + 1}")
         action.triggered.connect(lambda _checked=False, i=index: canvas.set_class_by_index(i))
         set_class.append(action)
     return CanvasActions(
-        draw=_action(canvas, "Draw &boxes", ["W"], LOCAL, canvas.set_draw_mode, checkable=True,
+        draw=_action(canvas, "Draw &boxes", ["W"], WINDOW, canvas.set_draw_mode, checkable=True,
                      tip="Draw mode: drag on the image to draw a box (Esc leaves it)"),
         delete=_action(canvas, "&Delete box", [QKeySequence.StandardKey.Delete, "Backspace"], LOCAL,
                        canvas.delete_selection),
-        duplicate=_action(canvas, "D&uplicate box", ["Ctrl+D"], LOCAL, canvas.duplicate_selection),
+        duplicate=_action(canvas, "D&uplicate box", ["Ctrl+D"], WINDOW, canvas.duplicate_selection),
         difficult=difficult,
         hide_boxes=_action(canvas, "&Hide boxes", ["Ctrl+H"], WINDOW, canvas.set_boxes_hidden, checkable=True),
         zoom_in=_action(canvas, "Zoom &in", [QKeySequence.StandardKey.ZoomIn, "Ctrl+="], WINDOW, canvas.zoom_in),

@@ -122,7 +122,12 @@ class BoxItem(QGraphicsRectItem):
         """Show ``rect`` without touching the record (while a move or resize is being dragged)."""
         self.prepareGeometryChange()
         self.setRect(rect)
-        self._tag.setPos(rect.topLeft())
+        self._place_tag()
+
+    def _place_tag(self) -> None:
+        """Above the top-left corner; inside the box when it touches the image top, to stay in view."""
+        rect, tag_height = self.rect(), self._tag.boundingRect().height() * self._scene_per_pixel
+        self._tag.setPos(rect.left(), rect.top() + (tag_height if rect.top() < tag_height else 0))
 
     def tag_text(self) -> str:
         return self._tag.text()
@@ -130,6 +135,7 @@ class BoxItem(QGraphicsRectItem):
     def set_scene_per_pixel(self, value: float) -> None:
         self.prepareGeometryChange()
         self._scene_per_pixel = value
+        self._place_tag()
 
     def boundingRect(self) -> QRectF:
         margin = HANDLE_PX * self._scene_per_pixel

@@ -7,7 +7,7 @@ Knows nothing about annotations: the labelling canvas and a detection viewer can
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (QColor, QFont, QImage, QMouseEvent, QPainter, QPixmap, QTextOption, QTransform,
                            QWheelEvent)
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
@@ -28,6 +28,7 @@ def rgb_to_qimage(rgb: np.ndarray) -> QImage:
 class ImageView(QGraphicsView):
     zoom_changed = Signal(float)
     cursor_moved = Signal(float, float)  # image pixels under the mouse
+    space_tapped = Signal()  # Space pressed and released without panning (the window may bind it)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -42,6 +43,7 @@ class ImageView(QGraphicsView):
         self._image_rect = QRectF()
         self._fit_mode = True  # keep fitting to the window as it resizes, until the user zooms
         self._space_held = False
+        self._panned_while_space_held = False
         self._pan_last: QPointF | None = None
 
     # ----------------------------------------------------------------- content
@@ -149,6 +151,7 @@ class ImageView(QGraphicsView):
         if not wants_pan:
             return False
         self._pan_last = event.position()
+        self._panned_while_space_held = self._space_held
         self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
         return True
 
@@ -162,9 +165,19 @@ class ImageView(QGraphicsView):
         self._pan_last = None
         self.viewport().setCursor(Qt.CursorShape.OpenHandCursor if self._space_held else Qt.CursorShape.ArrowCursor)
 
+    def event(self, event: QEvent) -> bool:
+        # Space is ours while the view has focus (hold + drag pans), even if the window binds Space to
+        # an action: a plain tap is passed on as ``space_tapped`` for the window to use.
+        if event.type() == QEvent.Type.ShortcutOverride and event.key() == Qt.Key.Key_Space \
+                and event.modifiers() == Qt.KeyboardModifier.NoModifier:
+            event.accept()
+            return True
+        return super().event(event)
+
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space_held = True
+            self._panned_while_space_held = False
             self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
             event.accept()
             return
@@ -175,6 +188,8 @@ class ImageView(QGraphicsView):
             self._space_held = False
             self.viewport().setCursor(Qt.CursorShape.ArrowCursor)
             event.accept()
+            if not self._panned_while_space_held:
+                self.space_tapped.emit()
             return
         super().keyReleaseEvent(event)
 
