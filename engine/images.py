@@ -54,17 +54,35 @@ class ImageReadError(ValueError):
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
 
+    def __reduce__(self):
+        # Rebuilt from (path, reason), not from the message: lets the error cross process boundaries.
+        return type(self), (self.path, self.reason)
+
 
 def read_image(path: Path | str) -> np.ndarray:
     """Decode ``path`` into an ``H x W x 3`` uint8 RGB array, upright per its EXIF orientation."""
-    path = Path(path)
+    return _decode(Path(path), None)[0]
+
+
+def read_image_reduced(path: Path | str, min_width: int, min_height: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """Like :func:`read_image`, but a JPEG may be decoded at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling: a
+    12-megapixel photo decodes several times faster) while both upright sides stay at least the minimums.
+    Returns the pixels and the full upright ``(width, height)``, the size annotation boxes refer to."""
+    return _decode(Path(path), (min_width, min_height))
+
+
+def _decode(path: Path, min_size: tuple[int, int] | None) -> tuple[np.ndarray, tuple[int, int]]:
     with _open(path) as image:
         try:
-            image.load()
             orientation = _exif_orientation(image)
+            sideways = orientation in _SIDEWAYS_ORIENTATIONS
+            width, height = image.size
+            if min_size is not None:
+                image.draft("RGB", (min_size[1], min_size[0]) if sideways else min_size)  # no-op unless JPEG
+            image.load()
             if orientation in _ORIENTATION_TRANSPOSE:
                 image = image.transpose(_ORIENTATION_TRANSPOSE[orientation])
-            return _to_rgb_array(image)
+            return _to_rgb_array(image), ((height, width) if sideways else (width, height))
         except MemoryError:
             raise ImageReadError(path, f"not enough memory to decode a {image.width} x {image.height} image") from None
         except _DECODE_ERRORS as error:

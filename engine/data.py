@@ -1,0 +1,188 @@
+"""The training batch: a torch Dataset over annotation records, its collate function and data loader.
+
+Items are ``(image float 3xSxS in [0, 1], {"boxes": float Tensor[K, 4] xyxy pixels of the resized image,
+"labels": int64 Tensor[K]})`` with S = ``image_size``; images are resized to S x S without keeping the aspect
+ratio (the recipe's choice). Difficult boxes are left out of the targets.
+
+Unreadable images are reported and skipped, in two places:
+
+- at construction (``check_files=True``, the default) every image's header is read with
+  :func:`engine.images.read_image_size` (no pixel decoding, well under a millisecond per JPEG): missing,
+  empty, non-image, too-large files are left out of the dataset, logged as warnings and listed in
+  ``dataset.skipped``;
+- damage only decoding can find (a truncated JPEG) is met in ``__getitem__``: the image is logged, listed in
+  ``skipped`` of the process that met it (a worker's list is its own; the warning still reaches stderr) and
+  another image, drawn at random, is returned in its place, so an epoch never stops for one bad file.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+from torchvision import tv_tensors
+
+from engine.annotations.records import ImageAnnotation, LabelSet
+from engine.augment import AugmentConfig, build_eval_transform, build_train_transform, resize_image, working_side
+from engine.data_split import DatasetError, read_list_file, select_listed, split_train_val
+from engine.images import ImageReadError, read_image_reduced, read_image_size
+
+__all__ = [
+    "AugmentConfig", "DatasetError", "DetectionDataset", "SkippedImage", "UnknownClassError",
+    "collate_detection", "image_to_model_input", "make_dataloader", "read_list_file", "select_listed",
+    "split_train_val",
+]
+
+log = logging.getLogger(__name__)
+
+
+class UnknownClassError(DatasetError):
+    """Boxes whose class is not in the dataset's LabelSet."""
+
+
+@dataclass(frozen=True)
+class SkippedImage:
+    path: Path
+    reason: str
+
+
+class DetectionDataset(Dataset):
+    """Images and their non-difficult boxes, augmented when ``train`` (``augment`` defaults to the recipe's
+    :class:`AugmentConfig`), only resized otherwise."""
+
+    def __init__(self, annotations: list[ImageAnnotation], labels: LabelSet, image_size: int, train: bool,
+                 augment: AugmentConfig | None = None, check_files: bool = True):
+        if image_size <= 0:
+            raise ValueError(f"image_size must be positive, got {image_size}")
+        self.labels = LabelSet(list(labels.names))
+        self.image_size = image_size
+        self.train = train
+        self.augment = (augment or AugmentConfig()) if train else None
+        self.skipped: list[SkippedImage] = []
+        _check_classes(annotations, self.labels)
+        self.annotations = [a for a in annotations if self._is_readable(a)] if check_files else list(annotations)
+        self._targets = [_training_targets(a, self.labels) for a in self.annotations]
+        self._unreadable: set[int] = set()
+        self.transform = build_train_transform(self.augment, image_size) if train else build_eval_transform(image_size)
+
+    def __len__(self) -> int:
+        return len(self.annotations)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        while True:
+            try:
+                return self._load(index)
+            except ImageReadError as error:
+                self._skip(index, error)
+                index = self._random_readable_index()
+
+    def _load(self, index: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        side = working_side(self.augment, self.image_size)
+        pixels, (full_width, full_height) = read_image_reduced(self.annotations[index].image_path, side, side)
+        boxes, labels = self._targets[index]
+        if pixels.shape[:2] != (full_height, full_width):  # decoded at a reduced JPEG scale
+            height, width = pixels.shape[:2]
+            boxes = boxes * np.array([width / full_width, height / full_height] * 2, dtype=np.float32)
+        sample = self.transform({
+            "image": tv_tensors.Image(torch.from_numpy(pixels).permute(2, 0, 1)),
+            "boxes": tv_tensors.BoundingBoxes(torch.from_numpy(boxes.copy()), format="XYXY",
+                                              canvas_size=pixels.shape[:2]),
+            "labels": torch.from_numpy(labels.copy()),
+        })
+        image = _to_model_input(sample["image"].as_subclass(torch.Tensor))
+        target = {"boxes": sample["boxes"].as_subclass(torch.Tensor).to(torch.float32), "labels": sample["labels"]}
+        return image, target
+
+    def _is_readable(self, annotation: ImageAnnotation) -> bool:
+        try:
+            width, height = read_image_size(annotation.image_path)
+        except ImageReadError as error:
+            self._record_skip(error)
+            return False
+        if annotation.width and annotation.height and (annotation.width, annotation.height) != (width, height):
+            # Often an annotation made by a tool that ignored EXIF rotation: the boxes may sit on other pixels.
+            log.warning("%s: the annotation says %d x %d but the image (EXIF orientation applied) is %d x %d; "
+                        "its boxes are used as they are", annotation.image_path, annotation.width,
+                        annotation.height, width, height)
+        return True
+
+    def _skip(self, index: int, error: ImageReadError) -> None:
+        self._unreadable.add(index)
+        self._record_skip(error)
+        if len(self._unreadable) == len(self.annotations):
+            raise DatasetError(f"none of the {len(self.annotations)} images of the dataset can be read; "
+                               f"the last: {error}") from error
+
+    def _record_skip(self, error: ImageReadError) -> None:
+        log.warning("skipping unreadable image %s", error)
+        self.skipped.append(SkippedImage(error.path, error.reason))
+
+    def _random_readable_index(self) -> int:
+        # torch's generator: seeded per worker by the DataLoader, so the stand-in is reproducible.
+        readable = [i for i in range(len(self.annotations)) if i not in self._unreadable]
+        return readable[int(torch.randint(len(readable), ()).item())]
+
+
+def collate_detection(batch: list[tuple[torch.Tensor, dict]]) -> tuple[torch.Tensor, list[dict]]:
+    """Stack the images (N x 3 x S x S); keep the targets as a list, one dict per image (K varies)."""
+    images = torch.stack([image for image, _ in batch])
+    return images, [target for _, target in batch]
+
+
+def make_dataloader(dataset: Dataset, batch_size: int, shuffle: bool, workers: int = 0, seed: int = 0,
+                    drop_last: bool = False, pin_memory: bool = False) -> DataLoader:
+    """A DataLoader safe to start from a thread of a Qt process: worker processes are spawned, never forked
+    (a forked child inherits Qt's and torch's threads in an unknown state), and kept between epochs since a
+    spawned worker costs seconds to start. The seed fixes the shuffle order and the workers' random streams;
+    with ``workers=0`` augmentation draws from torch's global generator (seed it with ``torch.manual_seed``)."""
+    generator = torch.Generator()
+    generator.manual_seed(seed)
+    process_options = {}
+    if workers > 0:
+        process_options = {"multiprocessing_context": "spawn", "persistent_workers": True,
+                           "worker_init_fn": _init_worker}
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, num_workers=workers,
+                      collate_fn=collate_detection, generator=generator, drop_last=drop_last,
+                      pin_memory=pin_memory, **process_options)
+
+
+def image_to_model_input(image: np.ndarray, image_size: int) -> torch.Tensor:
+    """An ``H x W x 3`` uint8 RGB array (from :func:`engine.images.read_image`) as the model's 3 x S x S float
+    input, resized exactly as the evaluation dataset does, so detection sees what validation saw."""
+    return _to_model_input(torch.from_numpy(resize_image(image, image_size, image_size)).permute(2, 0, 1))
+
+
+def _to_model_input(image: torch.Tensor) -> torch.Tensor:
+    # NumPy, one thread: torch's threaded kernels on one small image lose more to thread hand-offs than they
+    # gain (badly so on a busy machine). Planes are laid out while still uint8, a quarter of the bytes of float.
+    planes = np.ascontiguousarray(image.numpy())
+    return torch.from_numpy(np.divide(planes, 255, dtype=np.float32))
+
+
+def _init_worker(worker_id: int) -> None:
+    # One thread per worker: the workers are the parallelism; OpenCV's own pool would oversubscribe the cores.
+    cv2.setNumThreads(1)
+    np.random.seed(torch.initial_seed() % 2**32)
+
+
+def _check_classes(annotations: list[ImageAnnotation], labels: LabelSet) -> None:
+    unknown = [(a.image_path, box.label) for a in annotations for box in a.boxes if box.label not in labels]
+    if not unknown:
+        return
+    shown = "; ".join(f"{path}: {name!r}" for path, name in unknown[:5])
+    more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+    names = sorted({name for _, name in unknown})
+    raise UnknownClassError(f"{len(unknown)} box(es) use classes not in the class list "
+                            f"({', '.join(labels.names) or 'empty'}): {shown}{more}. "
+                            f"Add {', '.join(map(repr, names))} to the classes or relabel those boxes.")
+
+
+def _training_targets(annotation: ImageAnnotation, labels: LabelSet) -> tuple[np.ndarray, np.ndarray]:
+    kept = [box for box in annotation.boxes if not box.difficult]
+    boxes = np.array([box.xyxy() for box in kept], dtype=np.float32).reshape(-1, 4)
+    class_ids = np.array([labels.index(box.label) for box in kept], dtype=np.int64)
+    return boxes, class_ids
