@@ -10,12 +10,15 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from torchvision import tv_tensors
+from torchvision.transforms import v2
 
 from engine.annotations.records import Box, ImageAnnotation, LabelSet
 from engine.data import (
     AugmentConfig, DatasetError, DetectionDataset, UnknownClassError, collate_detection, image_to_model_input,
     make_dataloader, read_list_file, select_listed, split_train_val,
 )
+from engine.augment import MEAN_RGB, RandomCropKeepingCentres
 from engine.images import read_image
 
 LABELS = LabelSet(["red", "green"])
@@ -273,3 +276,33 @@ def test_list_file_paths_are_relative_to_the_list_and_select_annotations(tmp_pat
 def test_augment_config_rejects_impossible_values(bad):
     with pytest.raises(ValueError):
         AugmentConfig(**bad)
+
+
+class _FixedWindow(RandomCropKeepingCentres):
+    def __init__(self, window):
+        super().__init__((1.0, 1.0))
+        self.fixed = window
+
+    def _window(self, height, width):
+        return self.fixed
+
+
+@pytest.mark.parametrize("window", [(0, 100, 200, 200), (0, 100, 200, 300)], ids=["crop", "shift-like"])
+def test_window_keeps_boxes_by_centre_and_clamps_them(window):
+    # Window from x=100 (to 300, or to 400 reaching past the 300-wide image). Box A's centre (x=90) is outside:
+    # dropped although 40 px of it would show. Box B's centre (x=120) is inside: kept, clamped at the window.
+    sample = {
+        "image": tv_tensors.Image(torch.full((3, 200, 300), 200, dtype=torch.uint8)),
+        "boxes": tv_tensors.BoundingBoxes(torch.tensor([[40.0, 10, 140, 50], [90, 60, 150, 90]]), format="XYXY",
+                                          canvas_size=(200, 300)),
+        "labels": torch.tensor([0, 1]),
+    }
+    transform = v2.Compose([_FixedWindow(window), v2.SanitizeBoundingBoxes()])
+
+    out = transform(sample)
+
+    assert out["labels"].tolist() == [1]
+    assert out["boxes"].tolist() == [[0.0, 60.0, 50.0, 90.0]]
+    assert out["image"].shape == (3, 200, window[3])
+    if window[3] == 300:  # the part beyond the image is filled with the mean colour
+        assert out["image"][:, 0, -1].tolist() == list(MEAN_RGB)

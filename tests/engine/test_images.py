@@ -163,3 +163,19 @@ def test_a_300_megapixel_photo_still_reads(tmp_path):
     image = read_image(path)
     assert image.shape == (15000, 20000, 3)
     assert image[150, 350].min() > 200 and image[50, 50].max() < 50
+
+
+def test_reduced_read_decodes_a_large_jpeg_at_a_fraction_and_reports_the_full_size(tmp_path):
+    path = tmp_path / "photo.jpg"
+    _save_with_orientation(_marked_image(width=1600, height=1200), path, 6)  # upright: 1200 x 1600
+
+    pixels, full_size = images.read_image_reduced(path, 448, 448)
+    png = tmp_path / "photo.png"
+    _save_with_orientation(_marked_image(width=1600, height=1200), png, 6)
+    png_pixels, png_full_size = images.read_image_reduced(png, 448, 448)
+
+    assert full_size == (1200, 1600) == read_image_size(path)
+    assert pixels.shape == (800, 600, 3)  # 1/2 scale: 1/4 would make the short side 300 < 448
+    full = read_image(path)
+    assert np.abs(cv2.resize(full, (600, 800), interpolation=cv2.INTER_AREA).astype(int) - pixels).mean() < 3
+    assert png_pixels.shape == (1600, 1200, 3) and png_full_size == (1200, 1600)  # only JPEG reduces
