@@ -1,0 +1,175 @@
+"""Detections written out: COCO results JSON, CSV, and label files for auto-labelling.
+
+COCO results (what ``resyolo eval --dt`` reads): a JSON list of
+``{"image_id", "category_id", "bbox": [x, y, w, h], "score"}`` in original image pixels, where
+
+- ``image_id`` is the image's file name without extension, or the frame number (from 0) of a video;
+- ``category_id`` is the class's index in the checkpoint's class list. ``resyolo eval`` numbers a labelled
+  folder's classes by their index in its ``classes.txt`` (sorted names when there is none), so the two agree
+  when that file lists the checkpoint's classes in the same order, as the training folder's does.
+
+Coordinates are rounded to 1/100 pixel and scores to 5 decimals; a box that rounds to no width or height is
+left out (the results format has no use for it and ``resyolo eval`` refuses it).
+
+Label files (``--save-labels``) never replace an existing file unless asked: see :class:`LabelFileWriter`.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.annotations.atomic import atomic_write_text
+from engine.annotations.records import Box, ImageAnnotation, LabelSet
+from engine.annotations.voc import write_voc_xml
+from engine.annotations.yolo import CLASSES_FILE, read_classes_txt, ultralytics_root, write_classes_txt, \
+    write_yolo_txt, yolo_label_path
+from engine.boxes import Detections
+
+CSV_COLUMNS = ("image_id", "file", "class_id", "class_name", "score", "x1", "y1", "x2", "y2")
+
+
+@dataclass
+class ImageResult:
+    """The detections of one image or frame, as the command collects them."""
+
+    image_id: str | int
+    detections: Detections
+    file: str = ""  # the image's path, empty for video frames
+
+
+def coco_entries(image_id: str | int, detections: Detections) -> list[dict]:
+    entries = []
+    for box, score, label in zip(detections.boxes.tolist(), detections.scores.tolist(), detections.labels.tolist()):
+        x1, y1, x2, y2 = box
+        x, y, w, h = (round(v, 2) for v in (x1, y1, x2 - x1, y2 - y1))
+        if w > 0 and h > 0:
+            entries.append({"image_id": image_id, "category_id": int(label), "bbox": [x, y, w, h],
+                            "score": round(float(score), 5)})
+    return entries
+
+
+def write_coco_results(path: Path | str, results: list[ImageResult]) -> Path:
+    entries = [entry for result in results for entry in coco_entries(result.image_id, result.detections)]
+    path = Path(path)
+    # One entry per line: valid JSON that still reads (and diffs) line by line.
+    atomic_write_text(path, "[\n" + ",\n".join(json.dumps(e) for e in entries) + ("\n]\n" if entries else "]\n"))
+    return path
+
+
+def write_csv(path: Path | str, results: list[ImageResult], class_names: list[str]) -> Path:
+    """One row per detection (columns :data:`CSV_COLUMNS`), corners in original image pixels."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for result in results:
+        d = result.detections
+        for box, score, label in zip(d.boxes.tolist(), d.scores.tolist(), d.labels.tolist()):
+            name = class_names[int(label)] if 0 <= int(label) < len(class_names) else ""
+            writer.writerow([result.image_id, result.file, int(label), name, f"{score:.5f}",
+                             *(f"{v:.2f}" for v in box)])
+    path = Path(path)
+    atomic_write_text(path, buffer.getvalue())
+    return path
+
+
+class LabelConflict(ValueError):
+    """Label files cannot be written without changing an existing ``classes.txt``; the message says which."""
+
+
+@dataclass
+class LabelCounts:
+    written: list[Path] = field(default_factory=list)
+    skipped_existing: list[Path] = field(default_factory=list)  # kept because --overwrite was not given
+    no_detections: int = 0  # images left unlabelled: nothing found in them
+
+
+class LabelFileWriter:
+    """Auto-labelling: each image's detections as a Pascal VOC XML or YOLO txt file.
+
+    Where: beside each image (YOLO: in the dataset's ``labels/`` tree when it has the Ultralytics layout), so
+    that opening the folder in the app shows them for review; or, with ``labels_dir``, all in that folder.
+    Policy:
+
+    - an existing label file is kept (counted in ``skipped_existing``) unless ``overwrite``;
+    - an image with no detections gets no file, so it still shows as unlabelled rather than as "checked,
+      empty" (an empty file means "no objects" to the app and to training);
+    - YOLO: ``classes.txt`` is written when missing. An existing one is kept as it is when it already lists
+      every class of the model (ids are then taken from it); when it lacks some, they are appended only with
+      ``overwrite`` (existing ids never change), else :class:`LabelConflict` before anything is written.
+    """
+
+    def __init__(self, fmt: str, class_names: list[str], labels_dir: Path | None = None, source_root: Path | None = None,
+                 overwrite: bool = False):
+        if fmt not in ("voc", "yolo"):
+            raise ValueError(f"unknown label format {fmt!r}; expected voc or yolo")
+        self.format, self.class_names, self.overwrite = fmt, list(class_names), overwrite
+        self.labels_dir, self.source_root = labels_dir, source_root
+        self.counts = LabelCounts()
+        self._classes: dict[Path, tuple[LabelSet, bool]] = {}  # classes.txt -> (labels, needs writing)
+
+    def prepare(self, image_paths: list[Path]) -> None:
+        """Check every ``classes.txt`` the run will use, before any file is written. Raises LabelConflict."""
+        if self.format != "yolo":
+            return
+        for path in sorted({self._classes_path(p) for p in image_paths}):
+            self._classes[path] = self._class_list(path)
+
+    def write(self, image_path: Path, width: int, height: int, boxes: list[Box]) -> None:
+        if not boxes:
+            self.counts.no_detections += 1
+            return
+        label_path = self.label_path(image_path)
+        if label_path.exists() and not self.overwrite:
+            self.counts.skipped_existing.append(label_path)
+            return
+        ann = ImageAnnotation(Path(image_path), width, height, boxes)
+        label_path.parent.mkdir(parents=True, exist_ok=True)
+        if self.format == "voc":
+            write_voc_xml(ann, label_path)
+        else:
+            labels = self._labels_for(image_path)
+            write_yolo_txt(ann, labels, label_path)
+        self.counts.written.append(label_path)
+
+    def label_path(self, image_path: Path) -> Path:
+        suffix = ".xml" if self.format == "voc" else ".txt"
+        if self.labels_dir is not None:
+            return self.labels_dir / f"{Path(image_path).stem}{suffix}"
+        return Path(image_path).with_suffix(".xml") if self.format == "voc" else yolo_label_path(image_path)
+
+    def _labels_for(self, image_path: Path) -> LabelSet:
+        path = self._classes_path(image_path)
+        if path not in self._classes:
+            self._classes[path] = self._class_list(path)
+        labels, needs_writing = self._classes[path]
+        if needs_writing:  # first label file in this folder: its classes.txt goes with it
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_classes_txt(labels, path)
+            self._classes[path] = (labels, False)
+        return labels
+
+    def _classes_path(self, image_path: Path) -> Path:
+        """The classes.txt for an image's labels: an existing one where the folder loader looks, else a new one
+        in the labels folder, the folder SOURCE named, the Ultralytics dataset root or the image's folder."""
+        if self.labels_dir is not None:
+            return self.labels_dir / CLASSES_FILE
+        root = self.source_root or ultralytics_root(image_path) or Path(image_path).parent
+        for candidate in (root / CLASSES_FILE, root / "labels" / CLASSES_FILE):
+            if candidate.is_file():
+                return candidate
+        return root / CLASSES_FILE
+
+    def _class_list(self, path: Path) -> tuple[LabelSet, bool]:
+        if not path.is_file():
+            return LabelSet(list(self.class_names)), True
+        existing = read_classes_txt(path)  # AnnotationError names the file and line
+        missing = [name for name in self.class_names if name not in existing]
+        if not missing:
+            return existing, False
+        if not self.overwrite:
+            raise LabelConflict(f"{path} lacks the model's classes {', '.join(missing)}; pass --overwrite to append "
+                                f"them (existing class ids stay the same), or use --labels-dir")
+        return LabelSet(existing.names + missing), True
