@@ -1,0 +1,272 @@
+"""``resyolo predict SOURCE --weights CKPT``: detect objects in images, a folder, a glob, a video or a camera.
+
+Writes into ``--out``: ``predictions.json`` (COCO results, see :mod:`engine.export_detections`),
+``predictions.csv``, and annotated pictures (``<image stem>.jpg``, or ``<video stem>_annotated.mp4`` for a
+video or camera). Files of an earlier run in the same folder are replaced; source images never are (a ``--out``
+that would write over one is refused). ``--save-labels`` also writes label files for auto-labelling.
+
+Ctrl+C stops cleanly: what was done so far is kept (images, the video up to that frame, label files) and
+``predictions.json`` lists it; the exit code is then 130. Otherwise 0 when at least one image or frame was
+processed, 1 when none could be, 2 for a usage error (bad option, missing weights, missing SOURCE).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "predict", help="detect objects in images, a folder, a video or a camera",
+        description="Detect objects with a trained checkpoint. SOURCE: an image, a folder of images, a glob "
+        "pattern (quote it: 'photos/*.jpg'), a video file, or a camera index (0 = first camera).")
+    parser.add_argument("source", metavar="SOURCE", help="image, folder, glob pattern, video file or camera index")
+    parser.add_argument("--weights", required=True, type=Path, metavar="CKPT", help="ResYOLO checkpoint (.pt)")
+    parser.add_argument("--conf", type=_fraction, default=0.25, help="minimum score of a detection (default 0.25)")
+    parser.add_argument("--iou", type=_fraction, default=0.5,
+                        help="overlap above which non-maximum suppression drops the weaker box (default 0.5)")
+    parser.add_argument("--device", default="auto", help="auto (GPU when there is one), cpu or cuda (default auto)")
+    parser.add_argument("--batch", type=_positive_int, default=8, metavar="N", help="images per forward pass (default 8)")
+    parser.add_argument("--out", type=Path, default=Path("runs/predict"), metavar="DIR",
+                        help="output folder, created if missing (default runs/predict)")
+    parser.add_argument("--save-labels", choices=["voc", "yolo"],
+                        help="auto-labelling: also write the detections as label files, by default beside each "
+                             "image (YOLO: plus classes.txt); images with no detections get none")
+    parser.add_argument("--labels-dir", type=Path, metavar="DIR", help="write the label files here instead")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace existing label files (and add missing classes to an existing classes.txt)")
+    parser.add_argument("--no-images", action="store_true", help="do not write annotated images or video")
+    parser.add_argument("--max-frames", type=_positive_int, metavar="N", help="video or camera: stop after N frames")
+    verbosity = parser.add_mutually_exclusive_group()
+    verbosity.add_argument("--show-progress", dest="quiet", action="store_false",
+                           help="show a progress bar and a summary (default)")
+    verbosity.add_argument("--quiet", dest="quiet", action="store_true",
+                           help="no progress bar or summary; warnings and errors are still printed")
+    parser.set_defaults(func=run, quiet=False)
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here so `resyolo --help` stays fast.
+    from engine.checkpoint import CheckpointError
+    from engine.predict import Detector
+    from engine.sources import SourceError, open_source
+
+    if args.labels_dir is not None and args.save_labels is None:
+        return _usage_error("--labels-dir needs --save-labels voc or yolo")
+    try:
+        detector = Detector.from_checkpoint(args.weights, args.device, conf_threshold=args.conf,
+                                            iou_threshold=args.iou)
+    except CheckpointError as exc:
+        return _usage_error(str(exc))
+    except RuntimeError as exc:  # e.g. --device cuda without a GPU
+        return _usage_error(str(exc))
+    try:
+        source = open_source(args.source, args.max_frames)
+    except SourceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE if exc.usage else EXIT_NOTHING_DONE
+    try:
+        return _predict(args, detector, source)
+    finally:
+        source.close()
+
+
+def _predict(args, detector, source) -> int:
+    from tqdm import tqdm
+
+    from engine.annotations.records import AnnotationError
+    from engine.export_detections import LabelConflict, LabelFileWriter, write_coco_results, write_csv
+
+    labels = None
+    if args.save_labels is not None:
+        if source.kind != "images":
+            return _usage_error(f"--save-labels writes a label file per image file; {args.source} is a {source.kind}")
+        labels = LabelFileWriter(args.save_labels, detector.class_names, args.labels_dir,
+                                 getattr(source, "root", None), args.overwrite)
+        try:
+            labels.prepare(source.paths)
+        except (LabelConflict, AnnotationError) as exc:
+            return _usage_error(str(exc))
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"error: cannot create {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_NOTHING_DONE
+    outputs = _Outputs(args.out, detector, source, write_pictures=not args.no_images, labels=labels)
+    if source.kind == "images":
+        clash = outputs.clash_with_sources()
+        if clash is not None:
+            return _usage_error(f"--out {args.out} would write over the source image {clash}; choose another folder")
+        _warn_on_class_order(source, detector.class_names)
+
+    unit = "image" if source.kind == "images" else "frame"
+    progress = tqdm(total=len(source) or None, unit=unit, disable=args.quiet, file=sys.stderr, dynamic_ncols=True)
+    started, interrupted, failed = time.perf_counter(), False, None
+    try:
+        batch = []
+        for item in source:
+            if item.error is not None:
+                outputs.unreadable.append(item.path)
+                tqdm.write(f"warning: skipped {item.error}", file=sys.stderr)
+                progress.update(1)
+                continue
+            batch.append(item)
+            if len(batch) == args.batch:
+                outputs.add_batch(batch, detector.detect([i.image for i in batch]), progress)
+                batch = []
+        outputs.add_batch(batch, detector.detect([i.image for i in batch]), progress)
+    except KeyboardInterrupt:
+        interrupted = True
+    except OSError as exc:  # disk full, folder removed, ...: stop, but keep the record of what was done
+        failed = exc
+    finally:
+        progress.close()
+        outputs.close()
+    try:
+        results_path = write_coco_results(args.out / "predictions.json", outputs.results)
+        write_csv(args.out / "predictions.csv", outputs.results, detector.class_names)
+    except OSError as exc:
+        print(f"error: cannot write the results into {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INTERRUPTED if interrupted else EXIT_NOTHING_DONE
+    if failed is not None:
+        print(f"error: {failed}", file=sys.stderr)
+    if interrupted:
+        print(f"\nInterrupted: {len(outputs.results)} {unit}(s) done, listed in {results_path}", file=sys.stderr)
+    if not args.quiet:
+        print(outputs.summary(unit, time.perf_counter() - started, results_path, args.save_labels))
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if outputs.results and failed is None else EXIT_NOTHING_DONE
+
+
+class _Outputs:
+    """Where each processed image or frame goes: the results list, an annotated picture, a label file."""
+
+    def __init__(self, out: Path, detector, source, write_pictures: bool, labels):
+        self.out, self.detector, self.source = out, detector, source
+        self.write_pictures, self.labels = write_pictures, labels
+        self.results = []
+        self.unreadable: list[Path] = []
+        self.picture_names = _picture_names(source.paths) if source.kind == "images" else {}
+        self.video = None  # cv2.VideoWriter, opened on the first frame (its size is known then)
+        self.video_path = out / f"{source.name}_annotated.mp4" if source.kind != "images" else None
+
+    def clash_with_sources(self) -> Path | None:
+        sources = {p.resolve() for p in self.source.paths}
+        targets = [self.out / n for n in self.picture_names.values()] if self.write_pictures else []
+        return next((t for t in targets if t.resolve() in sources), None)
+
+    def add_batch(self, items, detections, progress) -> None:
+        from engine.export_detections import ImageResult
+
+        for item, found in zip(items, detections):
+            self.results.append(ImageResult(item.name, found, str(item.path) if item.path else ""))
+            if self.write_pictures:
+                self._write_picture(item, found)
+            if self.labels is not None:
+                height, width = item.image.shape[:2]
+                self.labels.write(item.path, width, height, self.detector.to_records(found))
+            progress.update(1)
+
+    def _write_picture(self, item, found) -> None:
+        import cv2
+
+        from engine.annotations.atomic import atomic_write_bytes
+        from engine.draw import draw_detections
+
+        bgr = cv2.cvtColor(draw_detections(item.image, found, self.detector.class_names), cv2.COLOR_RGB2BGR)
+        if item.path is None:  # a video frame
+            if self.video is None:
+                fourcc = cv2.VideoWriter_fourcc(*"mp4v")
+                self.video = cv2.VideoWriter(str(self.video_path), fourcc, self.source.fps, bgr.shape[1::-1])
+                if not self.video.isOpened():
+                    raise OSError(f"cannot write the video {self.video_path}")
+            self.video.write(bgr)
+            return
+        ok, encoded = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        if not ok:
+            raise OSError(f"cannot encode the annotated picture of {item.path}")
+        atomic_write_bytes(self.out / self.picture_names[item.path], encoded.tobytes())
+
+    def close(self) -> None:
+        if self.video is not None:
+            self.video.release()  # finishes the file: a stopped run still leaves a playable video
+
+    def summary(self, unit: str, seconds: float, results_path: Path, label_format: str | None) -> str:
+        count = len(self.results)
+        boxes = sum(len(r.detections.scores) for r in self.results)
+        lines = [f"{count} {unit}(s), {boxes} detection(s) in {seconds:.1f} s -> {results_path}"]
+        if self.write_pictures and count:
+            lines.append(f"  annotated: {self.video_path if self.video is not None else self.out}")
+        if self.unreadable:
+            names = ", ".join(p.name for p in self.unreadable[:10]) + (" ..." if len(self.unreadable) > 10 else "")
+            lines.append(f"  {len(self.unreadable)} unreadable image(s) skipped: {names}")
+        if self.labels is not None:
+            c = self.labels.counts
+            lines.append(f"  labels ({label_format}): {len(c.written)} written, {len(c.skipped_existing)} existing "
+                         f"kept{' (--overwrite replaces them)' if c.skipped_existing else ''}, "
+                         f"{c.no_detections} image(s) without detections left unlabelled")
+        return "\n".join(lines)
+
+
+def _picture_names(paths: list[Path]) -> dict[Path, str]:
+    """``<stem>.jpg`` per image; a stem seen before (a.png and a.jpg) gets ``_2``, ``_3``, ..."""
+    names, used = {}, set()
+    for path in paths:
+        name, n = f"{path.stem}.jpg", 1
+        while name.lower() in used:
+            n += 1
+            name = f"{path.stem}_{n}.jpg"
+        used.add(name.lower())
+        names[path] = name
+    return names
+
+
+def _warn_on_class_order(source, class_names: list[str]) -> None:
+    """Results use the checkpoint's class ids; `resyolo eval` on this folder would number its classes.txt's."""
+    from engine.annotations.records import AnnotationError
+    from engine.annotations.yolo import CLASSES_FILE, read_classes_txt
+
+    root = getattr(source, "root", None)
+    if root is None:
+        return
+    for path in (root / CLASSES_FILE, root / "labels" / CLASSES_FILE):
+        if path.is_file():
+            try:
+                names = read_classes_txt(path).names
+            except AnnotationError:
+                return
+            if names[: len(class_names)] != class_names:
+                print(f"warning: category_id in the results follows the checkpoint's classes ({', '.join(class_names)}); "
+                      f"{path} lists {', '.join(names)}, so `resyolo eval` on this folder would mix up classes",
+                      file=sys.stderr)
+            return
+
+
+def _usage_error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value:g}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
