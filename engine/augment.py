@@ -92,11 +92,12 @@ def build_eval_transform(image_size: int) -> v2.Compose:
 
 
 def resize_image(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Resize an ``H x W x C`` uint8 array: area averaging when shrinking (no aliasing), bilinear when growing."""
+    """Resize an ``H x W x C`` uint8 array: area averaging when a side shrinks more than twofold (bilinear would
+    alias), bilinear otherwise (area averaging at mild ratios costs three times as much for no visible gain)."""
     if image.shape[1] == width and image.shape[0] == height:
         return image
-    shrinking = width * height < image.shape[0] * image.shape[1]
-    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+    strong_shrink = 2 * width < image.shape[1] or 2 * height < image.shape[0]
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if strong_shrink else cv2.INTER_LINEAR)
 
 
 class ResizeWithOpenCV(v2.Transform):

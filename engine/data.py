@@ -10,9 +10,10 @@ Unreadable images are reported and skipped, in two places:
   :func:`engine.images.read_image_size` (no pixel decoding, well under a millisecond per JPEG): missing,
   empty, non-image, too-large files are left out of the dataset, logged as warnings and listed in
   ``dataset.skipped``;
-- damage only decoding can find (a truncated JPEG) is met in ``__getitem__``: the image is logged, listed in
-  ``skipped`` of the process that met it (a worker's list is its own; the warning still reaches stderr) and
-  another image, drawn at random, is returned in its place, so an epoch never stops for one bad file.
+- damage only decoding can find (a truncated JPEG) is met in ``__getitem__``: the image is logged and listed in
+  ``skipped`` of the process that met it (a worker's list is its own; the warning still reaches stderr). In
+  training another image, drawn at random, is returned in its place, so an epoch never stops for one bad file;
+  in evaluation a black image with no boxes is, so that item ``i`` still stands for ``annotations[i]``.
 """
 from __future__ import annotations
 
@@ -78,6 +79,8 @@ class DetectionDataset(Dataset):
                 return self._load(index)
             except ImageReadError as error:
                 self._skip(index, error)
+                if not self.train:
+                    return self._blank_item()
                 index = self._random_readable_index()
 
     def _load(self, index: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -96,6 +99,10 @@ class DetectionDataset(Dataset):
         image = _to_model_input(sample["image"].as_subclass(torch.Tensor))
         target = {"boxes": sample["boxes"].as_subclass(torch.Tensor).to(torch.float32), "labels": sample["labels"]}
         return image, target
+
+    def _blank_item(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        image = torch.zeros((3, self.image_size, self.image_size), dtype=torch.float32)
+        return image, {"boxes": torch.zeros((0, 4), dtype=torch.float32), "labels": torch.zeros(0, dtype=torch.int64)}
 
     def _is_readable(self, annotation: ImageAnnotation) -> bool:
         try:

@@ -186,22 +186,28 @@ def test_unreadable_images_are_reported_and_skipped_at_construction(tmp_path, ca
     assert str(text) in caplog.text and str(missing.image_path) in caplog.text
 
 
-def test_truncated_image_is_replaced_by_another_item_and_reported(tmp_path, caplog):
+def test_truncated_image_is_reported_and_replaced(tmp_path, caplog):
     good = scene(tmp_path, name="good.png")
     cut = tmp_path / "cut.jpg"
     cv2.imwrite(str(cut), np.random.default_rng(0).integers(0, 255, (200, 300, 3), np.uint8))
     cut.write_bytes(cut.read_bytes()[:-500])  # the header survives: only decoding finds the damage
-    dataset = DetectionDataset([ImageAnnotation(cut, 300, 200, []), good], LABELS, 96, train=False)
-    assert len(dataset) == 2
+    annotations = [ImageAnnotation(cut, 300, 200, [Box("red", 10, 10, 50, 50)]), good]
+    no_augment = AugmentConfig(flip_p=0, width_scale_p=0, shift_p=0, crop_p=0, colour_p=0)
+    training = DetectionDataset(annotations, LABELS, 96, train=True, augment=no_augment)
+    evaluation = DetectionDataset(annotations, LABELS, 96, train=False)
+    assert len(training) == len(evaluation) == 2
 
     with caplog.at_level(logging.WARNING, logger="engine.data"):
-        image, target = dataset[0]
+        _, stand_in_target = training[0]
+        blank, blank_target = evaluation[0]
 
-    torch.testing.assert_close(image, dataset[1][0])
-    assert [s.path for s in dataset.skipped] == [cut] and "truncated" in dataset.skipped[0].reason
+    assert stand_in_target["labels"].tolist() == [0, 1]  # the good image's boxes, not the broken one's
+    assert blank.shape == (3, 96, 96) and blank.max() == 0 and blank_target["labels"].numel() == 0
+    for dataset in (training, evaluation):
+        assert [s.path for s in dataset.skipped] == [cut] and "truncated" in dataset.skipped[0].reason
     assert str(cut) in caplog.text
 
-    only_bad = DetectionDataset([ImageAnnotation(cut, 300, 200, [])], LABELS, 96, train=False)
+    only_bad = DetectionDataset(annotations[:1], LABELS, 96, train=True)
     with pytest.raises(DatasetError, match="none of the 1 images"):
         only_bad[0]
 
