@@ -42,7 +42,8 @@ def read_checkpoint_file(path: Path | str):
         raise CheckpointError(f"{path}: no such file")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, EOFError, RuntimeError, ValueError, OSError) as exc:
+    except (pickle.UnpicklingError, zipfile.BadZipFile, EOFError, RuntimeError, ValueError, OSError, IndexError, KeyError,
+            TypeError, AttributeError) as exc:  # the safe unpickler fails in many ways on foreign input
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"{path} is not a readable PyTorch file ({first[:200]})") from None
 
