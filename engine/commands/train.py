@@ -1,0 +1,310 @@
+"""``resyolo train DATA``: fine-tune the detector on a labelled folder (VOC, YOLO or COCO) or a list of images.
+
+Writes into the run folder (``--out``, default ``runs/train/exp``, ``exp2``, ...): ``config.json`` (model and
+training settings, classes, data), then the trainer's ``results.csv``, ``last.pt`` and ``best.pt``. A folder
+that already holds a run is refused unless ``--resume`` continues it or ``--exist-ok`` replaces it.
+
+Ctrl+C stops after the current batch and saves ``last.pt`` (resume with ``--resume``); a second Ctrl+C quits at
+once. Exit codes: 0 trained, 1 training failed (e.g. the loss diverged), 2 bad input, 130 stopped by Ctrl+C.
+
+Under ``torchrun --nproc_per_node N -m engine train ...`` each process trains its share of every batch with
+DistributedDataParallel; only rank 0 prints and writes.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEFAULT_RUNS = Path("runs/train")
+
+
+def add_parser(subparsers) -> None:
+    from engine.config import BACKBONES
+
+    p = subparsers.add_parser(
+        "train", help="train (fine-tune) the detector on labelled images",
+        description="Train the detector. DATA: a folder of labelled images (VOC xml, YOLO txt + classes.txt, or "
+                    "COCO json; found automatically) or a .txt file listing image paths. Settings not given "
+                    "follow the recipe (SGD 1e-3, momentum 0.9, 80 epochs, batch 10, x0.1 at 50%% and 75%%).")
+    p.add_argument("data", nargs="?", type=Path, metavar="DATA",
+                   help="folder or .txt list of images (with --resume: taken from the run when left out)")
+    p.add_argument("--val", type=Path, metavar="DATA", help="validation folder or list (default: split off DATA)")
+    p.add_argument("--val-fraction", type=float, metavar="F", help="share of DATA kept for validation when there "
+                   "is no --val (default 0.2; 0 = no validation)")
+    p.add_argument("--split-seed", type=int, metavar="S", help="seed of that split (default 0)")
+    p.add_argument("--epochs", type=_positive_int, metavar="N", help="epochs to train (default 80)")
+    p.add_argument("--batch", type=_positive_int, metavar="N", help="images per batch, over all GPUs (default 10)")
+    p.add_argument("--img-size", type=_positive_int, metavar="PX", help="input side, a multiple of 32 (default 448)")
+    p.add_argument("--backbone", choices=BACKBONES, help="ResNet backbone (default resnet50)")
+    p.add_argument("--lr", type=float, help="base learning rate (default 1e-3)")
+    p.add_argument("--optimizer", choices=["sgd", "adamw"], help="optimiser (default sgd)")
+    p.add_argument("--schedule", choices=["multistep", "cosine"], help="learning-rate decay (default multistep)")
+    p.add_argument("--warmup", type=float, metavar="EPOCHS", help="linear warm-up length in epochs (default 0)")
+    p.add_argument("--no-ema", dest="ema", action="store_const", const=False,
+                   help="do not keep an exponential moving average of the weights")
+    p.add_argument("--workers", type=int, metavar="N", help="data-loading processes (default 2; 0 = in-process)")
+    p.add_argument("--device", help="auto (GPU when there is one), cpu or cuda (default auto)")
+    p.add_argument("--weights", default="imagenet", metavar="imagenet|none|PATH",
+                   help="starting weights: ImageNet backbone (default), none (random), a ResNet state dict or a "
+                        "ResYOLO checkpoint")
+    p.add_argument("--out", type=Path, metavar="RUN_DIR", help="run folder (default runs/train/exp, exp2, ...)")
+    p.add_argument("--exist-ok", action="store_true", help="train into --out even if it holds an earlier run, "
+                   "replacing its config.json, results.csv, last.pt and best.pt")
+    p.add_argument("--resume", type=Path, metavar="CKPT", help="continue the run saved in CKPT (its last.pt)")
+    p.add_argument("--eval-every", type=_positive_int, metavar="N", help="validate every N epochs (default 5; "
+                   "the last epoch always)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine import distributed as dist_utils
+    from engine.device import resolve_device
+    from engine.training_setup import SetupError
+
+    try:
+        device = resolve_device(args.device or "auto")
+    except RuntimeError as error:
+        return _usage_error(str(error))
+    if dist_utils.launched_by_torchrun():
+        # Joined before anything is read or written, so that the ranks agree on the run folder (see _plan).
+        device = dist_utils.init_distributed(device)
+    main = dist_utils.is_main_process()
+    handler = _route_warnings(quiet=not main)
+    try:
+        if dist_utils.is_distributed():
+            ranks = _joined_ranks()  # every rank takes part
+            if main:
+                print(f"distributed: {len(ranks)} processes joined (ranks {', '.join(map(str, ranks))}, "
+                      f"backend {_backend()})")
+        try:
+            plan = _plan(args, main)
+        except SetupError as error:
+            return _usage_error(str(error))
+        return _train(plan, main)
+    finally:
+        _unroute_warnings(handler)
+        if dist_utils.is_distributed():
+            import torch.distributed
+
+            torch.distributed.destroy_process_group()
+
+
+class _Plan:
+    """What _plan decided: the run folder, the model, the datasets and the settings."""
+
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+
+def _plan(args: argparse.Namespace, main: bool) -> _Plan:
+    from engine import distributed as dist_utils
+    from engine import training_setup as setup
+    from engine.checkpoint import CheckpointError, load_checkpoint
+    from engine.train_config import TrainConfig
+
+    saved, recorded = None, {}
+    if args.resume is not None:
+        try:
+            saved = load_checkpoint(args.resume)
+        except CheckpointError as error:
+            raise setup.SetupError(str(error)) from None
+        if "optimizer" not in saved:
+            raise setup.SetupError(f"{args.resume} holds no optimiser state: it is not the last.pt of a run. "
+                                   f"To start a new run from its weights use --weights {args.resume}")
+        out = args.out or args.resume.parent
+        recorded = (setup.read_run_config(out) or {}).get("data", {})
+    else:
+        out = args.out or setup.next_run_dir(DEFAULT_RUNS)
+        existing = setup.existing_run_files(out)
+        if existing and not args.exist_ok:
+            raise setup.SetupError(
+                f"{out} already holds a run ({', '.join(p.name for p in existing)}); continue it with --resume "
+                f"{out / 'last.pt'}, replace it with --exist-ok, or choose another --out")
+    # Leaving DATA out of a resumed run means "the same data": its split settings come from config.json too.
+    same_data = args.data is None
+    data_path = args.data or (Path(recorded["train"]) if recorded.get("train") else None)
+    if data_path is None:
+        raise setup.SetupError("DATA is missing: give a folder or a .txt list of labelled images"
+                               + (f" (the run's {setup.RUN_CONFIG} names none)" if saved else ""))
+    val_path = args.val or (Path(recorded["val"]) if same_data and recorded.get("val") else None)
+    val_fraction = _first(args.val_fraction, recorded.get("val_fraction") if same_data else None, 0.2)
+    split_seed = _first(args.split_seed, recorded.get("split_seed") if same_data else None, 0)
+    data = setup.load_training_data(data_path, val_path, val_fraction, split_seed,
+                                    list(saved["class_names"]) if saved else None)
+    if saved:
+        model_config = saved["model_config"]
+        for option, given, own in (("--backbone", args.backbone, model_config.backbone),
+                                   ("--img-size", args.img_size, model_config.image_size)):
+            if given is not None and given != own:
+                raise setup.SetupError(f"{option} {given} differs from the run's {own}; a run resumes with its "
+                                       "own model (start a new run with --weights to change it)")
+        base = TrainConfig.from_dict(saved.get("train_config") or {})
+        epochs_done, epochs = int(saved["epoch"]), args.epochs or base.epochs
+        if epochs_done >= epochs:
+            raise setup.SetupError(f"{args.resume} has already trained {epochs_done} of {epochs} epochs; "
+                                   f"pass --epochs N (more than {epochs_done}) to train further")
+    else:
+        model_config = setup.build_model_config(args.backbone or "resnet50", args.img_size or 448, len(data.labels))
+        base = None
+    train_config = setup.build_train_config(
+        base, epochs=args.epochs, batch_size=args.batch, lr=args.lr, optimizer=args.optimizer,
+        schedule=args.schedule, warmup_epochs=args.warmup, ema=args.ema, workers=args.workers, device=args.device,
+        eval_every=args.eval_every)
+    train_set, val_set = setup.build_datasets(data, model_config.image_size)
+    model, weights = setup.prepare_model(model_config, "none" if saved else args.weights)
+    dist_utils.barrier()  # every rank has looked at the run folder before rank 0 writes into it
+    if main and args.exist_ok and not saved:
+        for old in setup.existing_run_files(out):
+            old.unlink()  # asked for: a stale best.pt would pass for this run's
+    data_record = {"train": str(data_path), "val": str(val_path) if val_path else None,
+                   "val_fraction": val_fraction, "split_seed": split_seed,
+                   "train_images": len(train_set), "val_images": len(val_set) if val_set else 0}
+    return _Plan(out=Path(out), model=model, weights=weights, weights_arg=args.weights, data=data,
+                 data_record=data_record, train_set=train_set, val_set=val_set, model_config=model_config,
+                 train_config=train_config, resume=args.resume)
+
+
+def _train(plan: _Plan, main: bool) -> int:
+    from engine import distributed as dist_utils
+    from engine.data import DatasetError
+    from engine.train import Trainer, TrainingError
+    from engine.training_setup import write_run_config
+
+    from engine.commands.train_console import EpochProgress, StopOnCtrlC
+
+    progress = EpochProgress(plan.train_config.epochs, world=dist_utils.world_size())
+    ctrl_c = StopOnCtrlC(workers=plan.train_config.workers)
+    trainer = Trainer(plan.model, plan.data.labels.names, plan.train_set, plan.val_set, plan.train_config,
+                      plan.out, callbacks=[ctrl_c.on_event, progress])
+    if plan.resume is not None:
+        try:
+            trainer.load_resume_state(plan.resume)
+        except TrainingError as error:
+            return _usage_error(str(error))
+    if main:
+        write_run_config(plan.out, plan.model_config, plan.train_config, plan.data.labels.names, plan.data_record,
+                         plan.weights_arg if plan.resume is None else f"resumed from {plan.resume}",
+                         {"world_size": dist_utils.world_size()})
+        _print_plan(plan, trainer)
+    started = time.perf_counter()
+    try:
+        with ctrl_c.installed(trainer):
+            result = trainer.fit()
+    except KeyboardInterrupt:
+        progress.close()
+        last = plan.out / "last.pt"
+        if main:
+            print(f"\nQuit without saving. {f'The last checkpoint saved is {last}' if last.exists() else 'No checkpoint was saved.'}",
+                  file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except DatasetError as error:  # e.g. every image turned out unreadable while decoding
+        progress.close()
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    progress.close()
+    if not main:
+        return {"finished": EXIT_OK, "stopped": EXIT_INTERRUPTED}.get(result.status, EXIT_FAILED)
+    minutes = (time.perf_counter() - started) / 60
+    if result.status == "failed":
+        print(f"error: {result.message}", file=sys.stderr)
+        if result.last_checkpoint and result.last_checkpoint.exists():
+            print(f"The last good checkpoint is {result.last_checkpoint}", file=sys.stderr)
+        return EXIT_FAILED
+    if result.status == "stopped":
+        print(f"Stopped ({result.message}). Checkpoint saved: {result.last_checkpoint}\n"
+              f"Continue with: resyolo train --resume {result.last_checkpoint}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    best = f"; best mAP50 {result.best_metric:.4f} in {result.best_checkpoint}" if result.best_checkpoint else ""
+    print(f"Done: {result.epochs_done} epoch(s) in {minutes:.1f} min. Results in {plan.out} "
+          f"(results.csv, last.pt{best})")
+    return EXIT_OK
+
+
+def _print_plan(plan: _Plan, trainer) -> None:
+    from engine.device import device_description
+
+    cfg, mc, data = plan.train_config, plan.model_config, plan.data
+    val = f"{len(plan.val_set)} validation" if plan.val_set else "no validation"
+    print(f"data: {len(plan.train_set)} training, {val} image(s); {len(data.labels)} classes: "
+          f"{', '.join(data.labels.names)}")
+    _print_problems(data)
+    print(f"model: {mc.backbone} at {mc.image_size} px, {mc.boxes_per_cell} boxes per cell; weights: "
+          f"{plan.weights.message if plan.weights.loaded else 'random (see the warning above)'}")
+    schedule = f"{cfg.schedule}" + (f" at epochs {cfg.milestones}" if cfg.schedule == "multistep" else "")
+    print(f"training: {cfg.epochs} epochs, batch {cfg.batch_size}, {cfg.optimizer} lr {cfg.lr:g} {schedule}"
+          f"{f', warm-up {cfg.warmup_epochs:g} epochs' if cfg.warmup_epochs else ''}, EMA {'on' if cfg.ema else 'off'}"
+          f", {cfg.workers} loader worker(s), {device_description(trainer.device)}")
+    resumed = f" (resuming after epoch {trainer.start_epoch})" if plan.resume is not None else ""
+    print(f"run folder: {plan.out}{resumed}")
+
+
+def _print_problems(data) -> None:
+    if data.problems:
+        print(f"warning: {len(data.problems)} label file(s) could not be read; their images are left out:",
+              file=sys.stderr)
+        for problem in data.problems[:10]:
+            print(f"  {problem}", file=sys.stderr)
+        if len(data.problems) > 10:
+            print(f"  ... and {len(data.problems) - 10} more", file=sys.stderr)
+    if data.unlabelled:
+        print(f"note: {data.unlabelled} image(s) without a label file are left out", file=sys.stderr)
+
+
+def _first(*values):
+    return next(v for v in values if v is not None)
+
+
+def _route_warnings(quiet: bool) -> logging.Handler:
+    """Engine warnings (offline ImageNet weights, skipped images) as one ``warning:`` line each, above the bar."""
+    from tqdm import tqdm
+
+    class TqdmWarnings(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            tqdm.write(f"warning: {record.getMessage()}", file=sys.stderr)
+
+    handler = TqdmWarnings(level=logging.ERROR if quiet else logging.WARNING)
+    for name in ("engine", "resyolo"):
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.propagate = False  # printed here, not again by Python's last-resort handler
+    return handler
+
+
+def _unroute_warnings(handler: logging.Handler) -> None:
+    for name in ("engine", "resyolo"):
+        logger = logging.getLogger(name)
+        logger.removeHandler(handler)
+        logger.propagate = True
+
+
+def _joined_ranks() -> list[int]:
+    import torch.distributed as dist
+
+    ranks = [None] * dist.get_world_size()
+    dist.all_gather_object(ranks, dist.get_rank())
+    return ranks
+
+
+def _backend() -> str:
+    import torch.distributed as dist
+
+    return str(dist.get_backend())
+
+
+def _usage_error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
