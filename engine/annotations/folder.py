@@ -3,6 +3,8 @@
 Where images are found: directly in the folder, and anywhere under an ``images/`` subfolder (the
 Ultralytics layout ``images/`` + ``labels/``). Files whose name starts with a dot are skipped (macOS
 leaves ``._name.jpg`` companions on shared drives). Order is natural: ``img2`` before ``img10``.
+Each folder is listed once (:class:`~engine.annotations.listing.FolderListing`); label files are
+then found by name in those listings, not by asking the disk about each image.
 
 Which format (:func:`detect_format`):
 
@@ -11,23 +13,25 @@ Which format (:func:`detect_format`):
    named ``annotations.json`` wins, else the first in name order (:func:`find_coco_json`).
 2. YOLO or VOC, by the label files beside the images: ``a.txt`` (or ``labels/…/a.txt``) versus ``a.xml``;
    whichever covers more images wins, a tie goes to VOC (it keeps more: difficult, verified).
-3. No label files yet: YOLO if there is a ``classes.txt`` or a ``labels/`` folder.
+3. No label files yet: YOLO if there is a ``classes.txt`` (:func:`find_classes_txt`) or a ``labels/`` folder.
 4. A ``*.json`` that is not even JSON: COCO, so that loading reports the broken file.
 5. Otherwise ``None``: an unlabelled folder.
 """
 from __future__ import annotations
 
-import re
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.annotations.coco import load_coco_dict, read_coco_json, update_coco_json
+from engine.annotations.listing import IMAGE_EXTENSIONS, FolderListing, natural_sort_key
 from engine.annotations.records import AnnotationError, ImageAnnotation, LabelSet
 from engine.annotations.voc import read_voc_xml, write_voc_xml
 from engine.annotations.yolo import (CLASSES_FILE, read_classes_txt, read_yolo_txt, ultralytics_root,
                                      write_classes_txt, write_yolo_txt, yolo_label_path)
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})  # compared lower-case
+__all__ = ["IMAGE_EXTENSIONS", "LoadedFolder", "classes_txt_path", "detect_format", "find_classes_txt",
+           "find_coco_json", "list_images", "load_folder", "natural_sort_key", "save_annotation"]
 FORMATS = ("voc", "yolo", "coco")
 COCO_DEFAULT_NAME = "annotations.json"
 
@@ -40,68 +44,68 @@ class LoadedFolder:
     format: str | None = None
 
 
-def natural_sort_key(text: str) -> tuple:
-    """``img2`` before ``img10``; case-insensitive."""
-    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(text).lower()))
-
-
 def list_images(folder: Path | str) -> list[Path]:
-    folder = Path(folder)
-    found = [p for p in folder.iterdir() if _is_image(p)]
-    if (folder / "images").is_dir():
-        found += [p for p in (folder / "images").rglob("*") if _is_image(p)]
-    return sorted(found, key=lambda p: natural_sort_key(p.relative_to(folder).as_posix()))
+    return FolderListing(folder).images
 
 
 def find_coco_json(folder: Path | str) -> Path | None:
     """The folder's COCO file by the rule in the module docstring, or None."""
-    qualifying = [path for path, data in _json_candidates(Path(folder)) if data is not None]
+    qualifying = [path for path, data in _json_candidates(FolderListing(folder)) if data is not None]
     if not qualifying:
         return None
     return next((p for p in qualifying if p.name == COCO_DEFAULT_NAME), qualifying[0])
 
 
-def detect_format(folder: Path | str) -> str | None:
-    folder = _existing_folder(folder)
-    candidates = _json_candidates(folder)
-    if any(data is not None for _, data in candidates):
-        return "coco"
-    images = list_images(folder)
-    txt_count = sum(yolo_label_path(p).is_file() for p in images)
-    xml_count = sum(p.with_suffix(".xml").is_file() for p in images)
-    if txt_count or xml_count:
-        return "yolo" if txt_count > xml_count else "voc"
-    if _classes_txt(folder) is not None or (folder / "labels").is_dir():
-        return "yolo"
-    if candidates:  # only unparseable JSON is left: call it COCO so the load names the broken file
-        return "coco"
+def find_classes_txt(folder: Path | str) -> Path | None:
+    """The dataset's ``classes.txt``: in ``folder``, in ``folder/labels/``, else in a ``labels/<split>/``
+    folder (where labelImg writes it for the Ultralytics layout), the first in natural order."""
+    folder = Path(folder)
+    for candidate in (folder / CLASSES_FILE, folder / "labels" / CLASSES_FILE):
+        if candidate.is_file():
+            return candidate
+    if (folder / "labels").is_dir():
+        nested = [p for p in (folder / "labels").glob(f"*/{CLASSES_FILE}") if p.is_file()]
+        if nested:
+            return min(nested, key=lambda p: natural_sort_key(p.as_posix()))
     return None
+
+
+def classes_txt_path(folder: Path | str) -> Path:
+    """Where the class list of a YOLO dataset rooted at ``folder`` is written: the ``classes.txt`` that
+    :func:`load_folder` reads (:func:`find_classes_txt`), else a new one in ``folder`` itself."""
+    return find_classes_txt(folder) or Path(folder) / CLASSES_FILE
+
+
+def detect_format(folder: Path | str) -> str | None:
+    return _detect_format(FolderListing(_existing_folder(folder)))
 
 
 def load_folder(folder: Path | str, format: str | None = None) -> LoadedFolder:
     """Every image in ``folder`` with its labels (none if unlabelled). Bad label files go to ``errors``."""
     folder = _existing_folder(folder)
-    format = detect_format(folder) if format is None else format
     if format not in (*FORMATS, None):
         raise ValueError(f"unknown annotation format {format!r}; expected one of {', '.join(FORMATS)}")
-    annotations = [ImageAnnotation(image_path=p) for p in list_images(folder)]
+    listing = FolderListing(folder)  # listed once; detection and loading both look label files up in it
+    format = _detect_format(listing) if format is None else format
+    annotations = [ImageAnnotation(image_path=p) for p in listing.images]
     loaded = LoadedFolder(annotations, LabelSet(), [], format)
     if format == "coco":
-        _load_coco(folder, loaded)
+        _load_coco(listing, loaded)
     else:
-        classes_path = _classes_txt(folder)
+        classes_path = find_classes_txt(folder)
         if classes_path is not None:
             try:
                 loaded.labels = read_classes_txt(classes_path)
             except AnnotationError as exc:
                 loaded.errors.append(exc)
         if format == "voc":
-            _load_voc(loaded)
+            _load_voc(loaded, listing)
         elif format == "yolo":
-            if classes_path is None and any(yolo_label_path(a.image_path).is_file() for a in annotations):
+            label_paths = _existing(_yolo_label_paths(listing.images), listing)
+            if classes_path is None and any(label_paths):
                 loaded.errors.append(AnnotationError(folder / CLASSES_FILE, "missing: it names the class ids "
                                                      "used in the YOLO txt files"))
-            _load_yolo(loaded)
+            _load_yolo(loaded, label_paths)
     return loaded
 
 
@@ -117,12 +121,12 @@ def save_annotation(ann: ImageAnnotation, labels: LabelSet, format: str, *, coco
     image_path = Path(ann.image_path)
     dataset_folder = ultralytics_root(image_path) or image_path.parent
     if format == "voc":
-        existing = _classes_txt(dataset_folder)
+        existing = find_classes_txt(dataset_folder)
         if existing is not None:
             _extend_classes_txt(existing, labels, keep_order=False)
         return write_voc_xml(ann)
     if format == "yolo":
-        _extend_classes_txt(_classes_txt(dataset_folder) or dataset_folder / CLASSES_FILE, labels, keep_order=True)
+        _extend_classes_txt(classes_txt_path(dataset_folder), labels, keep_order=True)
         return write_yolo_txt(ann, labels)
     if format == "coco":
         if coco_path is None:
@@ -132,30 +136,65 @@ def save_annotation(ann: ImageAnnotation, labels: LabelSet, format: str, *, coco
     raise ValueError(f"unknown annotation format {format!r}; expected one of {', '.join(FORMATS)}")
 
 
-def _load_voc(loaded: LoadedFolder) -> None:
+def _detect_format(listing: FolderListing) -> str | None:
+    candidates = _json_candidates(listing)
+    if any(data is not None for _, data in candidates):
+        return "coco"
+    txt_count = sum(map(listing.has_file, _yolo_label_paths(listing.images)))
+    xml_count = sum(map(listing.has_file, _voc_label_paths(listing.images)))
+    if txt_count or xml_count:
+        return "yolo" if txt_count > xml_count else "voc"
+    if find_classes_txt(listing.folder) is not None or (listing.folder / "labels").is_dir():
+        return "yolo"
+    if candidates:  # only unparseable JSON is left: call it COCO so the load names the broken file
+        return "coco"
+    return None
+
+
+def _voc_label_paths(images: list[Path]) -> list[str]:
+    """``a.xml`` beside each image (``Path.with_suffix`` on strings: no Path objects for 10,000 misses)."""
+    return [os.path.splitext(str(image))[0] + ".xml" for image in images]
+
+
+def _yolo_label_paths(images: list[Path]) -> list[str]:
+    """:func:`yolo_label_path` of each image, asking the disk about the Ultralytics layout once per folder."""
+    label_dirs: dict[str, str] = {}
+    paths = []
+    for image in images:
+        directory, name = os.path.split(str(image))
+        label_dir = label_dirs.get(directory)
+        if label_dir is None:
+            label_dir = label_dirs[directory] = str(yolo_label_path(Path(directory) / name).parent)
+        paths.append(os.path.join(label_dir, os.path.splitext(name)[0] + ".txt"))
+    return paths
+
+
+def _existing(paths: list[str], listing: FolderListing) -> list[Path | None]:
+    return [Path(p) if listing.has_file(p) else None for p in paths]
+
+
+def _load_voc(loaded: LoadedFolder, listing: FolderListing) -> None:
     seen: set[str] = set()
-    for i, ann in enumerate(loaded.annotations):
-        xml_path = ann.image_path.with_suffix(".xml")
-        if not xml_path.is_file():
+    xml_paths = _existing(_voc_label_paths([a.image_path for a in loaded.annotations]), listing)
+    for i, (ann, xml_path) in enumerate(zip(loaded.annotations, xml_paths)):
+        if xml_path is None:
             continue
         try:
-            read = read_voc_xml(xml_path)
+            read = read_voc_xml(xml_path, image_path=ann.image_path)  # the image we found, whatever <filename> says
             if read.width <= 0 or read.height <= 0:
                 read.width, read.height = _image_size(ann.image_path)
         except AnnotationError as exc:
             loaded.errors.append(exc)
             continue
-        read.image_path = ann.image_path  # the image we found, whatever <filename> says
         loaded.annotations[i] = read
         seen |= read.labels()
     for name in sorted(seen - set(loaded.labels.names)):
         loaded.labels.add(name)
 
 
-def _load_yolo(loaded: LoadedFolder) -> None:
-    for i, ann in enumerate(loaded.annotations):
-        txt_path = yolo_label_path(ann.image_path)
-        if not txt_path.is_file():
+def _load_yolo(loaded: LoadedFolder, label_paths: list[Path | None]) -> None:
+    for i, (ann, txt_path) in enumerate(zip(loaded.annotations, label_paths)):
+        if txt_path is None:
             continue
         try:
             width, height = _image_size(ann.image_path)
@@ -164,10 +203,13 @@ def _load_yolo(loaded: LoadedFolder) -> None:
             loaded.errors.append(exc)
 
 
-def _load_coco(folder: Path, loaded: LoadedFolder) -> None:
-    coco_path = find_coco_json(folder)
+def _load_coco(listing: FolderListing, loaded: LoadedFolder) -> None:
+    folder = listing.folder
+    candidates = _json_candidates(listing)
+    qualifying = [path for path, data in candidates if data is not None]
+    coco_path = next((p for p in qualifying if p.name == COCO_DEFAULT_NAME), qualifying[0]) if qualifying else None
     if coco_path is None:
-        broken = [path for path, data in _json_candidates(folder) if data is None]
+        broken = [path for path, data in candidates if data is None]
         for path in broken:
             try:
                 load_coco_dict(path)
@@ -206,14 +248,17 @@ def _load_coco(folder: Path, loaded: LoadedFolder) -> None:
         loaded.annotations[i] = record
 
 
-def _json_candidates(folder: Path) -> list[tuple[Path, dict | None]]:
+def _json_candidates(listing: FolderListing) -> list[tuple[Path, dict | None]]:
     """Each ``*.json`` in the folder and its ``annotations/``: its data if COCO-shaped, None if not JSON.
 
     Valid JSON of another shape is not a candidate at all, and a JSON named like an image beside it
     (labelme writes one per image) is not even opened: a labelme folder would otherwise be parsed in full.
     """
-    image_stems = {p.stem for p in folder.iterdir() if _is_image(p)}
-    paths = sorted((p for p in folder.glob("*.json") if p.stem not in image_stems), key=lambda p: natural_sort_key(p.name))
+    folder = listing.folder
+    image_stems = {os.path.splitext(name)[0] for name in listing.top_level_image_names}
+    names = [name for name in listing.files_in(str(folder))
+             if name.endswith(".json") and name[:-len(".json")] not in image_stems]
+    paths = [folder / name for name in sorted(names, key=natural_sort_key)]
     if (folder / "annotations").is_dir():
         paths += sorted((folder / "annotations").glob("*.json"), key=lambda p: natural_sort_key(p.name))
     result = []
@@ -224,13 +269,6 @@ def _json_candidates(folder: Path) -> list[tuple[Path, dict | None]]:
             if exc.problem.startswith("not valid JSON") or exc.problem.startswith("cannot read"):
                 result.append((path, None))
     return result
-
-
-def _classes_txt(folder: Path) -> Path | None:
-    for candidate in (folder / CLASSES_FILE, folder / "labels" / CLASSES_FILE):
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def _extend_classes_txt(path: Path, labels: LabelSet, keep_order: bool) -> None:
@@ -256,10 +294,6 @@ def _image_size(image_path: Path) -> tuple[int, int]:
     except (OSError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or str(exc)
         raise AnnotationError(image_path, f"cannot read the image size: {reason}") from None
-
-
-def _is_image(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".") and path.is_file()
 
 
 def _existing_folder(folder: Path | str) -> Path:

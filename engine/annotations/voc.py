@@ -26,8 +26,12 @@ from engine.annotations.records import AnnotationError, Box, ImageAnnotation
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 
-def read_voc_xml(xml_path: Path | str) -> ImageAnnotation:
-    """Read one labelImg / Pascal VOC file. Raises :class:`AnnotationError` naming the element at fault."""
+def read_voc_xml(xml_path: Path | str, image_path: Path | str | None = None) -> ImageAnnotation:
+    """Read one labelImg / Pascal VOC file. Raises :class:`AnnotationError` naming the element at fault.
+
+    ``image_path``: the image the file belongs to, when the caller already knows it (the folder loader
+    found both); otherwise it is looked for on disk from ``<filename>`` and the file's stem.
+    """
     xml_path = Path(xml_path)
     root = _parse(xml_path)
     if root.tag != "annotation":
@@ -37,7 +41,7 @@ def read_voc_xml(xml_path: Path | str) -> ImageAnnotation:
     height = _optional_int(root, "size/height", xml_path)
     boxes = [_read_object(obj, i, xml_path) for i, obj in enumerate(root.findall("object"), start=1)]
     return ImageAnnotation(
-        image_path=_image_path_for(xml_path, root.findtext("filename")),
+        image_path=Path(image_path) if image_path is not None else _image_path_for(xml_path, root.findtext("filename")),
         width=width,
         height=height,
         boxes=boxes,

@@ -238,3 +238,40 @@ def test_save_coco_updates_the_dataset_file(tmp_path):
 def test_save_unknown_format(tmp_path):
     with pytest.raises(ValueError, match="unknown annotation format"):
         save_annotation(ImageAnnotation(tmp_path / "a.jpg", 1, 1), LabelSet(), "csv")
+
+
+def test_loading_lists_each_folder_once_instead_of_asking_about_every_file(tmp_path, monkeypatch):
+    import pathlib
+
+    for i in range(40):
+        image = _image(tmp_path / f"img{i}.jpg", size=(8, 8))
+        if i % 2:
+            _voc(image, [Box("cat", 1, 1, 5, 5)], size=(8, 8))
+    stat_calls = []
+    real_stat = pathlib.Path.stat
+    monkeypatch.setattr(pathlib.Path, "stat", lambda self, **kw: stat_calls.append(self) or real_stat(self, **kw))
+    loaded = load_folder(tmp_path)
+    assert loaded.format == "voc" and sum(len(a.boxes) for a in loaded.annotations) == 20
+    assert len(stat_calls) < 10, f"{len(stat_calls)} stat calls for 40 images: {stat_calls[:5]}..."
+
+
+def test_a_split_folder_of_the_ultralytics_layout_opened_by_itself(tmp_path):
+    train = tmp_path / "images" / "train"
+    image = _image(train / "a.jpg", size=(20, 10))
+    (tmp_path / "labels" / "train").mkdir(parents=True)
+    (tmp_path / "labels" / "train" / "a.txt").write_text("0 0.5 0.5 0.5 0.5\n")  # outside the opened folder
+    write_classes_txt(LabelSet(["cat"]), train / "classes.txt")
+    assert detect_format(train) == "yolo"
+    loaded = load_folder(train)
+    assert loaded.errors == [] and [a.image_path for a in loaded.annotations] == [image]
+    assert loaded.annotations[0].boxes == [Box("cat", 5, 2.5, 15, 7.5)]
+
+
+def test_classes_txt_in_a_labels_split_folder_is_found(tmp_path):
+    _image(tmp_path / "images" / "val" / "b.jpg", size=(20, 10))
+    (tmp_path / "labels" / "val").mkdir(parents=True)
+    (tmp_path / "labels" / "val" / "b.txt").write_text("1 0.5 0.5 0.5 0.5\n")
+    write_classes_txt(LabelSet(["cat", "dog"]), tmp_path / "labels" / "val" / "classes.txt")  # labelImg's place
+    loaded = load_folder(tmp_path)
+    assert loaded.errors == [] and loaded.labels.names == ["cat", "dog"]
+    assert [b.label for b in loaded.annotations[0].boxes] == ["dog"]

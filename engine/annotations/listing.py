@@ -1,0 +1,95 @@
+"""One pass over a dataset folder: its images, and the file names that label lookups need.
+
+A 10,000-image folder used to cost tens of thousands of ``stat`` calls: one per image (is it a file?)
+and one per possible label file (is there an ``a.xml``? an ``a.txt``?). ``os.scandir`` returns the
+names and file types of a whole directory in one read, so each directory is listed once and every
+later "does this label file exist" is a set lookup.
+"""
+from __future__ import annotations
+
+import os
+import re
+from functools import cached_property
+from pathlib import Path
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})  # compared lower-case
+IMAGES_DIR = "images"
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_sort_key(text: str) -> tuple:
+    """``img2`` before ``img10``; case-insensitive."""
+    return tuple(int(part) if part.isdigit() else part for part in _DIGITS.split(str(text).lower()))
+
+
+def is_image_name(name: str) -> bool:
+    """An image by its extension; dot files are not (macOS leaves ``._name.jpg`` companions on shared drives)."""
+    return not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+class FolderListing:
+    """The images directly in ``folder`` and anywhere under ``folder/images/`` (natural order of their
+    path relative to ``folder``), plus a cache of the regular files of each directory looked at."""
+
+    def __init__(self, folder: Path | str):
+        self.folder = Path(folder)
+        self._files_in: dict[str, frozenset[str]] = {}
+
+    @property
+    def top_level_image_names(self) -> list[str]:
+        folder = str(self.folder)
+        if folder not in self._files_in:
+            self._scan(folder, recursive=False)  # an unreadable dataset folder is an error, not an empty one
+        return [name for name in self._files_in[folder] if is_image_name(name)]
+
+    @cached_property
+    def images(self) -> list[Path]:
+        found = [(name, name) for name in self.top_level_image_names]
+        images_dir = self.folder / IMAGES_DIR
+        if images_dir.is_dir():
+            base = len(str(self.folder)) + 1
+            try:
+                below = self._scan(str(images_dir), recursive=True)
+            except OSError:  # unreadable images/ folder: skipped, as Path.rglob does
+                below = []
+            for path in below:
+                if is_image_name(os.path.basename(path)):
+                    found.append((path[base:].replace(os.sep, "/"), path))
+        found.sort(key=lambda item: natural_sort_key(item[0]))
+        return [self.folder / relative for relative, _ in found]
+
+    def has_file(self, path: Path | str) -> bool:
+        """Is ``path`` a regular file (or a link to one)? Lists its directory on first use."""
+        directory, name = os.path.split(str(path))
+        return name in self.files_in(directory)
+
+    def files_in(self, directory: str) -> frozenset[str]:
+        """Names of the regular files in ``directory`` (empty if it does not exist or cannot be read)."""
+        names = self._files_in.get(directory)
+        if names is None:
+            try:
+                self._scan(directory, recursive=False)
+            except OSError:
+                self._files_in[directory] = frozenset()
+            names = self._files_in[directory]
+        return names
+
+    def _scan(self, directory: str, recursive: bool) -> list[str]:
+        """Record the files of ``directory`` (and, if ``recursive``, of every folder below it, not following
+        links to folders, as ``Path.rglob`` does). Returns the top-level file names, or with ``recursive``
+        every file's full path."""
+        names, paths, subdirectories = [], [], []
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.is_file():
+                    names.append(entry.name)
+                    paths.append(entry.path)
+                elif recursive and entry.is_dir(follow_symlinks=False):
+                    subdirectories.append(entry.path)
+        self._files_in[directory] = frozenset(names)
+        for subdirectory in subdirectories:
+            try:
+                paths += self._scan(subdirectory, recursive=True)
+            except OSError:  # an unreadable subfolder hides its images, as it did for rglob
+                continue
+        return paths if recursive else names
