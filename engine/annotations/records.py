@@ -95,3 +95,8 @@ class AnnotationError(ValueError):
         self.where = where
         location = f"{self.path}" + (f" ({where})" if where else "")
         super().__init__(f"{location}: {problem}")
+
+    def __reduce__(self):
+        # Rebuilt from its fields, not from the message (the default): a DataLoader worker's error can
+        # then be raised again in the main process, with ``path``, ``problem`` and ``where`` intact.
+        return type(self), (self.path, self.problem, self.where)
