@@ -2,7 +2,8 @@
 
 A project is a folder of images with label files beside them (VOC XML, YOLO txt + classes.txt,
 or a COCO JSON) plus ``FOLDER/.resyolo/project.json`` for what the label files cannot hold:
-class order and colours, the label format to write, and verified flags (YOLO has none).
+class order and colours, the label format to write, and verified flags (YOLO has none); that
+file and the backups are :mod:`engine.project_settings`.
 
 Nothing here raises Qt signals: the GUI calls these methods and refreshes itself. Edits live in
 memory until :meth:`Project.save`; a label file that could not be parsed is never touched until
@@ -10,23 +11,17 @@ its image is edited, and then a numbered backup of the original is kept first.
 """
 from __future__ import annotations
 
-import json
-import zlib
 from pathlib import Path
 
-from engine.annotations.atomic import atomic_write_bytes, atomic_write_text
 from engine.annotations.records import AnnotationError, ImageAnnotation, LabelSet
+from engine.project_classes import DEFAULT_PALETTE, ClassEdits
+from engine.project_settings import (SETTINGS_DIR, SETTINGS_FILE, backup_path_for, keep_backup, read_settings,
+                                     settings_text, write_settings)
 
-SETTINGS_DIR = ".resyolo"
-SETTINGS_FILE = "project.json"
+__all__ = ["DEFAULT_PALETTE", "LABEL_FORMATS", "Project", "ProjectError", "SETTINGS_DIR", "SETTINGS_FILE",
+           "SaveError", "backup_path_for"]
 LABEL_FORMATS = ("voc", "yolo")
 
-# Distinct, readable on light and dark backgrounds; class i gets colour i (overrides in settings).
-DEFAULT_PALETTE = (
-    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
-    "#fabed4", "#469990", "#dcbeff", "#9a6324", "#fffac8", "#800000", "#aaffc3", "#808000",
-    "#ffd8b1", "#000075", "#a9a9a9", "#ffe119",
-)
 
 
 class ProjectError(OSError):
@@ -43,17 +38,7 @@ class SaveError(OSError):
         super().__init__(f"{self.path}: {reason}")
 
 
-def backup_path_for(path: Path) -> Path:
-    """``name.xml.bak``, or ``name.xml.1.bak``, ``name.xml.2.bak``... : an older backup is never overwritten."""
-    candidate = path.with_name(path.name + ".bak")
-    number = 1
-    while candidate.exists():
-        candidate = path.with_name(f"{path.name}.{number}.bak")
-        number += 1
-    return candidate
-
-
-class Project:
+class Project(ClassEdits):
     def __init__(self, folder: Path, annotations: list[ImageAnnotation], labels: LabelSet,
                  errors: dict[Path, AnnotationError], format: str, settings: dict, source_format: str | None):
         self.folder = folder
@@ -80,7 +65,7 @@ class Project:
             raise ProjectError(f"Not a folder: {folder}")
         folder = folder.resolve()
         errors: dict[Path, AnnotationError] = {}
-        settings = _read_settings(folder, errors)
+        settings = read_settings(folder, errors)
         saved_format = settings.get("label_format") if settings.get("label_format") in LABEL_FORMATS else None
         try:
             loaded = load_folder(folder, format=saved_format)
@@ -91,7 +76,8 @@ class Project:
             labels.add(name)
         verified = set(settings.get("verified", []))
         for ann in loaded.annotations:
-            ann.image_path = Path(ann.image_path)
+            if not isinstance(ann.image_path, Path):
+                ann.image_path = Path(ann.image_path)
             for box in ann.boxes:
                 labels.add(box.label)
             if verified and _relative(ann.image_path, folder) in verified:
@@ -99,90 +85,6 @@ class Project:
         errors.update(_errors_by_image(loaded.errors, loaded.annotations))
         label_format = saved_format or ("yolo" if loaded.format == "yolo" else "voc")
         return cls(folder, loaded.annotations, labels, errors, label_format, settings, loaded.format)
-
-    # ----------------------------------------------------------------- classes
-    def color_of(self, name: str) -> str:
-        if name in self._colors:
-            return self._colors[name]
-        if name in self.labels:
-            index = self.labels.index(name)
-        else:  # a label not (yet) in the class list still gets a stable colour
-            index = zlib.crc32(name.encode())
-        return DEFAULT_PALETTE[index % len(DEFAULT_PALETTE)]
-
-    def add_class(self, name: str, color: str | None = None) -> None:
-        name = name.strip()
-        if not name:
-            raise ValueError("a class name cannot be empty")
-        self.labels.add(name)
-        if color:
-            self._colors[name] = color
-        self._settings_dirty = True
-
-    def rename_class(self, old: str, new: str) -> None:
-        new = new.strip()
-        if not new:
-            raise ValueError("a class name cannot be empty")
-        if new in self.labels and new != old:
-            raise ValueError(f"class {new!r} already exists; merge the classes instead")
-        self.labels.names[self.labels.index(old)] = new
-        if old in self._colors:
-            self._colors[new] = self._colors.pop(old)
-        self._relabel(old, new)
-
-    def recolor_class(self, name: str, color: str) -> None:
-        self.labels.index(name)  # unknown class: KeyError naming the known ones
-        self._colors[name] = color
-        self._settings_dirty = True
-
-    def merge_classes(self, source: str, target: str) -> None:
-        """Every ``source`` box becomes ``target``; ``source`` leaves the class list."""
-        self.labels.index(target)
-        self._remove_from_list(source)
-        self._relabel(source, target)
-
-    def delete_class(self, name: str, reassign_to: str | None) -> None:
-        """Remove a class; its boxes go to ``reassign_to``, or are deleted when it is None."""
-        if reassign_to is not None:
-            self.merge_classes(name, reassign_to)
-            return
-        self._remove_from_list(name)
-        for ann in self.annotations:
-            kept = [b for b in ann.boxes if b.label != name]
-            if len(kept) != len(ann.boxes):
-                ann.boxes[:] = kept
-                self.mark_dirty(ann)
-
-    def box_counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(self.labels.names, 0)
-        for ann in self.annotations:
-            for box in ann.boxes:
-                counts[box.label] = counts.get(box.label, 0) + 1
-        return counts
-
-    def _relabel(self, old: str, new: str) -> None:
-        for ann in self.annotations:
-            touched = False
-            for i, box in enumerate(ann.boxes):
-                if box.label == old:
-                    ann.boxes[i] = box.copy(label=new)
-                    touched = True
-            if touched:
-                self.mark_dirty(ann)
-        self._settings_dirty = True
-
-    def _remove_from_list(self, name: str) -> None:
-        index = self.labels.index(name)
-        # Pin the colours of the classes after it, so deleting one does not repaint the others.
-        for later in self.labels.names[index + 1:]:
-            self._colors.setdefault(later, self.color_of(later))
-        del self.labels.names[index]
-        self._colors.pop(name, None)
-        self._settings_dirty = True
-        if self.format == "yolo":  # class ids shift: every YOLO file must be rewritten
-            for ann in self.annotations:
-                if ann.boxes:
-                    self.mark_dirty(ann)
 
     # ----------------------------------------------------------------- dirty state
     def mark_dirty(self, ann: ImageAnnotation) -> None:
@@ -245,25 +147,13 @@ class Project:
 
     def save_settings(self) -> None:
         path = self.settings_path()
-        data = {
-            "version": 1,
-            "label_format": self.format,
-            "classes": list(self.labels.names),
-            "colors": self._colors,
-            "verified": sorted(_relative(a.image_path, self.folder) for a in self.annotations if a.verified),
-        }
-        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        verified = [_relative(a.image_path, self.folder) for a in self.annotations if a.verified]
         try:
-            if path.exists() and path.read_text(encoding="utf-8", errors="replace") == text:
-                self._settings_dirty = False
-                return
-            path.parent.mkdir(exist_ok=True)
-            if path in self.errors:  # a malformed settings file is kept aside, not lost
-                self._backup(path)
-            atomic_write_text(path, text)
-            self.errors.pop(path, None)
+            write_settings(path, settings_text(self.format, self.labels.names, self._colors, verified),
+                           keep_original=path in self.errors)  # a malformed settings file is kept aside, not lost
         except OSError as exc:
             raise SaveError(path, _reason(exc)) from exc
+        self.errors.pop(path, None)
         self._settings_dirty = False
 
     def settings_path(self) -> Path:
@@ -293,10 +183,17 @@ class Project:
         self._needs_conversion = False
         self._settings_dirty = True
 
+    def classes_txt_path(self) -> Path:
+        """Where YOLO's ``classes.txt`` is written: the one :func:`~engine.annotations.folder.load_folder`
+        reads for this folder (also in the Ultralytics layout), under the Save To folder if there is one."""
+        from engine.annotations.folder import classes_txt_path
+
+        path = classes_txt_path(self.folder)
+        return path if self.output_folder is None else self.output_folder / _relative(path, self.folder)
+
     def _write(self, ann: ImageAnnotation) -> None:
         from engine.annotations.voc import write_voc_xml
-        from engine.annotations.yolo import write_classes_txt
-        from engine.annotations.yolo import write_yolo_txt
+        from engine.annotations.yolo import write_classes_txt, write_yolo_txt
 
         target = self.label_path(ann)
         try:
@@ -307,13 +204,13 @@ class Project:
             target.parent.mkdir(parents=True, exist_ok=True)
             error = self.errors.get(Path(ann.image_path))
             if error is not None and Path(error.path) == target:
-                self._backup(target)
+                keep_backup(target)
             if self.format == "voc":
                 write_voc_xml(ann, target)
             else:
                 for box in ann.boxes:  # a label typed on the canvas joins the class list
                     self.labels.add(box.label)
-                classes_txt = target.parent / "classes.txt"
+                classes_txt = self.classes_txt_path()
                 wanted = "".join(f"{n}\n" for n in self.labels.names)
                 if not classes_txt.exists() or classes_txt.read_text(encoding="utf-8") != wanted:
                     write_classes_txt(self.labels, classes_txt)
@@ -322,29 +219,11 @@ class Project:
             raise SaveError(target, _reason(exc), ann) from exc
         self.errors.pop(Path(ann.image_path), None)
 
-    @staticmethod
-    def _backup(original: Path) -> None:
-        """Keep a copy of a file we could not parse before it is replaced (and only then)."""
-        if original.exists():
-            atomic_write_bytes(backup_path_for(original), original.read_bytes())
-
-
-def _read_settings(folder: Path, errors: dict[Path, AnnotationError]) -> dict:
-    path = folder / SETTINGS_DIR / SETTINGS_FILE
-    if not path.exists():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError("expected a JSON object")
-        return data
-    except (OSError, ValueError) as exc:
-        errors[path] = AnnotationError(path, f"project settings ignored: {exc}")
-        return {}
-
 
 def _errors_by_image(errors: list[AnnotationError], annotations: list[ImageAnnotation]) -> dict:
     """Key each label-file error by the image it belongs to (same folder and stem), else by the file itself."""
+    if not errors:
+        return {}
     by_stem = {(Path(a.image_path).parent, Path(a.image_path).stem): Path(a.image_path) for a in annotations}
     by_yolo_path: dict[Path, Path] = {}
     result = {}

@@ -151,3 +151,56 @@ def test_failed_save_keeps_the_edit_and_names_the_file(tmp_path):
     project.output_folder = tmp_path / "elsewhere"
     assert project.save_all() == []
     assert read_voc_xml(tmp_path / "elsewhere" / "img2.xml").boxes == [Box("cat", 1, 1, 5, 5)]
+
+
+def test_yolo_classes_txt_of_the_ultralytics_layout_is_where_load_folder_reads_it(tmp_path):
+    root = tmp_path / "dataset"
+    (root / "images" / "train").mkdir(parents=True)
+    (root / "labels" / "train").mkdir(parents=True)
+    Image.fromarray(np.zeros((40, 60, 3), np.uint8)).save(root / "images" / "train" / "a.png")
+    project = Project.open(root)
+    assert project.format == "yolo"
+    project.add_class("cat")
+    ann = project.annotations[0]
+    ann.boxes.append(Box("cat", 6, 4, 30, 20))
+    project.mark_dirty(ann)
+    assert project.save_all() == []
+    assert (root / "labels" / "train" / "a.txt").exists()
+    assert not (root / "labels" / "train" / "classes.txt").exists()
+    assert project.classes_txt_path() == root / "classes.txt" and (root / "classes.txt").read_text() == "cat\n"
+    reloaded = load_folder(root)
+    assert reloaded.errors == [] and reloaded.labels.names == ["cat"]
+    assert [(b.label, *np.round(b.xyxy(), 3)) for b in reloaded.annotations[0].boxes] == [("cat", 6, 4, 30, 20)]
+
+
+def test_yolo_project_updates_the_classes_txt_it_was_read_from(tmp_path):
+    root = tmp_path / "dataset"
+    (root / "images" / "train").mkdir(parents=True)
+    (root / "labels" / "train").mkdir(parents=True)
+    Image.fromarray(np.zeros((40, 60, 3), np.uint8)).save(root / "images" / "train" / "a.png")
+    (root / "labels" / "train" / "a.txt").write_text("0 0.5 0.5 0.5 0.5\n")
+    (root / "labels" / "train" / "classes.txt").write_text("cat\n")  # where labelImg puts it
+    project = Project.open(root)
+    assert project.errors == {} and project.labels.names == ["cat"]
+    project.add_class("dog")
+    ann = project.annotations[0]
+    ann.boxes.append(Box("dog", 1, 1, 9, 9))
+    project.mark_dirty(ann)
+    assert project.save_all() == []
+    assert (root / "labels" / "train" / "classes.txt").read_text() == "cat\ndog\n"
+    assert not (root / "classes.txt").exists()  # one class list, not two that can disagree
+    assert [b.label for b in load_folder(root).annotations[0].boxes] == ["cat", "dog"]
+
+
+def test_malformed_settings_are_reported_then_backed_up_when_rewritten(tmp_path):
+    folder = make_folder(tmp_path / "p")
+    settings = folder / ".resyolo" / "project.json"
+    settings.parent.mkdir()
+    settings.write_text("[1, 2")
+    project = Project.open(folder)
+    assert "project settings ignored" in str(project.errors[settings])
+    project.add_class("bird")
+    assert project.save_all() == []
+    assert (folder / ".resyolo" / "project.json.bak").read_text() == "[1, 2"
+    assert json.loads(settings.read_text())["classes"] == ["cat", "dog", "bird"]
+    assert settings not in project.errors
