@@ -1,4 +1,4 @@
-"""Stopgap for a PySide6 6.12 refcount bug on CPython 3.11 (to move to ``resyolo_gui/__init__.py``).
+"""Stopgap for a PySide6 6.12 refcount bug on CPython 3.11; applied on ``import resyolo_gui``.
 
 In this build every call of a C++ method returning ``void`` (``setPen``, ``drawRect``, ``setEnabled``...)
 hands back ``None`` without a new reference, and bool arguments/results lose references to ``True`` and
@@ -8,6 +8,8 @@ none_dealloc" — after a few seconds of repainting a canvas with a few dozen bo
 
 The guard checks whether the installed build has the bug and, only then, gives the three singletons a
 reference count no program can use up: the 3.12 behaviour. They are never deallocated either way.
+``resyolo_gui/__init__.py`` applies it, so every widget of the app (and of any script importing the
+package) is covered before it makes its first Qt call.
 """
 from __future__ import annotations
 
