@@ -81,6 +81,9 @@ class AnnotationFilter(QSortFilterProxyModel):
         self.mode, self.class_name, self.search = mode, class_name, search.strip().lower()
         self.endFilterChange()
 
+    def accepts_every_row(self) -> bool:
+        return self.mode == "all" and not self.search
+
     def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:
         if row == self.current_row:
             return True
@@ -196,19 +199,24 @@ class ImageBrowser(QWidget):
         self.set_current(rows[position])
         return True
 
-    def neighbours(self, count: int = 1) -> list[int]:
-        """Rows just after and before the current one in the filtered list (what D / A would open next)."""
+    def neighbours(self, ahead: int = 1, behind: int | None = None) -> list[int]:
+        """Rows just after and then just before the current one in the filtered list (what D / A would open
+        next), nearest first; ``behind`` defaults to ``ahead``."""
+        behind = ahead if behind is None else behind
         rows = self.visible_rows()
         if self.proxy.current_row not in rows:
-            return rows[:count]
+            return rows[:ahead]
         at = rows.index(self.proxy.current_row)
-        return rows[at + 1: at + 1 + count] + rows[max(at - count, 0): at][::-1]
+        return rows[at + 1: at + 1 + ahead] + rows[max(at - behind, 0): at][::-1]
 
     def visible_rows(self) -> list[int]:
         """Rows of project.annotations the filters show, in order (cached until the proxy changes)."""
         if self._visible is None:
-            self._visible = [self.proxy.mapToSource(self.proxy.index(i, 0)).row()
-                             for i in range(self.proxy.rowCount())]
+            if self.proxy.accepts_every_row():  # the common case; 10,000 mapToSource calls cost ~50 ms
+                self._visible = list(range(self.model.rowCount()))
+            else:
+                self._visible = [self.proxy.mapToSource(self.proxy.index(i, 0)).row()
+                                 for i in range(self.proxy.rowCount())]
         return self._visible
 
     def refresh_row(self, row: int) -> None:

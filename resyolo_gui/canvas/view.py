@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QContextMenuEvent, QKeyEvent, QMouseEvent, QPainter, QPen
+from PySide6.QtGui import QColor, QContextMenuEvent, QImage, QKeyEvent, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsView, QInputDialog, QMenu, QWidget
 
 from engine.annotations.records import ImageAnnotation
@@ -67,25 +67,27 @@ class AnnotationCanvas(BoxEditing, ImageView):
         self._update_action_states()
 
     # ----------------------------------------------------------------- public API
-    def set_image(self, rgb: np.ndarray | None, ann: ImageAnnotation | None, project,
+    def set_image(self, rgb: QImage | np.ndarray | None, ann: ImageAnnotation | None, project,
                   message: str | None = None, display_scale: float | None = None) -> None:
-        """Show ``rgb`` with ``ann``'s boxes, editable through ``project``.
+        """Show the image ``rgb`` with ``ann``'s boxes, editable through ``project``.
 
-        ``rgb`` may be a downscaled copy of the image: ``display_scale`` is its size over the full size
-        (default: worked out from ``ann.width``). ``rgb=None`` shows ``message`` instead (a corrupt image)
-        and nothing can be edited.
+        ``rgb`` is a QImage (the loader makes a ``Format_RGB32`` one in its worker thread, so showing it
+        costs the GUI thread almost nothing) or an ``H x W x 3`` uint8 RGB array (converted here). It may
+        be a downscaled copy of the image: ``display_scale`` is its size over the full size (default:
+        worked out from ``ann.width``). ``rgb=None`` shows ``message`` instead (a corrupt image) and
+        nothing can be edited.
         """
         self._cancel_gesture()
         self._items.clear()
         if rgb is None:
             self.show_message(message or "No image")
         else:
-            height, width = rgb.shape[:2]
+            width, height = (rgb.width(), rgb.height()) if isinstance(rgb, QImage) else rgb.shape[1::-1]
             if display_scale:
                 full_size = (round(width / display_scale), round(height / display_scale))
             else:
                 full_size = (ann.width, ann.height) if ann is not None and ann.width > 0 else None
-            self.show_rgb(rgb, full_size)
+            self.show_image(rgb, full_size)
         self._switch_annotation(ann if rgb is not None else None, project)
         self._sync_items()
         self._update_action_states()
