@@ -6,7 +6,9 @@ import sys
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
 
 from resyolo_gui.app import SAMPLE_FOLDER, main
 
@@ -39,7 +41,7 @@ def test_d_and_a_keys_move_next_and_previous(image_folder, open_window, qtbot):
     qtbot.keyClick(window.browser.list_view, Qt.Key_D)
     assert window.current_annotation().image_path.name == "img2.jpg"
     qtbot.waitUntil(lambda: any(c[0] is not None and c[1].image_path.name == "img2.jpg" for c in calls))
-    assert calls[-1][0].shape == (48, 64, 3)
+    assert (calls[-1][0].width(), calls[-1][0].height()) == (64, 48)  # a QImage made in the loader's worker
     qtbot.keyClick(window.browser.list_view, Qt.Key_A)
     assert window.current_annotation().image_path.name == "img1.jpg"
     qtbot.keyClick(window.browser.list_view, Qt.Key_PageDown)
@@ -57,6 +59,25 @@ def test_space_marks_verified_and_title_shows_unsaved(image_folder, open_window,
     window.save()
     assert not window.isWindowModified()
     assert 'verified="yes"' in (image_folder / "img0.xml").read_text()
+
+
+def test_space_tapped_on_the_canvas_marks_verified_and_space_drag_only_pans(image_folder, open_window, qtbot):
+    window = open_window(image_folder)
+    canvas = window.canvas
+    canvas.setFocus()
+    ann = window.current_annotation()
+    qtbot.keyClick(canvas, Qt.Key_Space)
+    assert ann.verified and window.project.is_dirty(ann) and window.isWindowModified()
+
+    canvas.set_zoom(8.0)
+    qtbot.keyPress(canvas, Qt.Key_Space)
+    qtbot.mousePress(canvas.viewport(), Qt.LeftButton, pos=QPoint(200, 200))
+    move = QMouseEvent(QEvent.MouseMove, QPointF(150, 200), QPointF(canvas.viewport().mapToGlobal(QPoint(150, 200))),
+                       Qt.NoButton, Qt.LeftButton, Qt.NoModifier)  # carries the held button, unlike QTest's
+    QApplication.sendEvent(canvas.viewport(), move)
+    qtbot.mouseRelease(canvas.viewport(), Qt.LeftButton, pos=QPoint(150, 200))
+    qtbot.keyRelease(canvas, Qt.Key_Space)
+    assert ann.verified  # a pan, not a second tap
 
 
 def test_corrupt_image_shows_placeholder_with_reason_and_navigation_goes_on(tmp_path, make_folder, open_window, qtbot):
