@@ -16,7 +16,7 @@ from pathlib import Path
 from engine.annotations.records import AnnotationError, ImageAnnotation, LabelSet
 from engine.project_classes import DEFAULT_PALETTE, ClassEdits
 from engine.project_settings import (SETTINGS_DIR, SETTINGS_FILE, backup_path_for, keep_backup, read_settings,
-                                     settings_text, write_settings)
+                                     settings_path, settings_text, write_settings)
 
 __all__ = ["DEFAULT_PALETTE", "LABEL_FORMATS", "Project", "ProjectError", "SETTINGS_DIR", "SETTINGS_FILE",
            "SaveError", "backup_path_for"]
@@ -157,7 +157,7 @@ class Project(ClassEdits):
         self._settings_dirty = False
 
     def settings_path(self) -> Path:
-        return (self.output_folder or self.folder) / SETTINGS_DIR / SETTINGS_FILE
+        return settings_path(self.output_folder or self.folder)
 
     def export_coco(self, path: Path | str) -> list[str]:
         """Write the whole project as one COCO JSON. Returns the images left out (unreadable), with why."""
