@@ -37,7 +37,8 @@ def add_parser(subparsers) -> None:
                    "is no --val (default 0.2; 0 = no validation)")
     p.add_argument("--split-seed", type=int, metavar="S", help="seed of that split (default 0)")
     p.add_argument("--epochs", type=_positive_int, metavar="N", help="epochs to train (default 80)")
-    p.add_argument("--batch", type=_positive_int, metavar="N", help="images per batch, over all GPUs (default 10)")
+    p.add_argument("--batch", type=_positive_int, metavar="N",
+                   help="images per batch (default 10); under torchrun, per process")
     p.add_argument("--img-size", type=_positive_int, metavar="PX", help="input side, a multiple of 32 (default 448)")
     p.add_argument("--backbone", choices=BACKBONES, help="ResNet backbone (default resnet50)")
     p.add_argument("--lr", type=float, help="base learning rate (default 1e-3)")
@@ -46,7 +47,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--warmup", type=float, metavar="EPOCHS", help="linear warm-up length in epochs (default 0)")
     p.add_argument("--no-ema", dest="ema", action="store_const", const=False,
                    help="do not keep an exponential moving average of the weights")
-    p.add_argument("--workers", type=int, metavar="N", help="data-loading processes (default 2; 0 = in-process)")
+    p.add_argument("--workers", type=_non_negative_int, metavar="N",
+                   help="data-loading processes (default 2; 0 = in-process)")
     p.add_argument("--device", help="auto (GPU when there is one), cpu or cuda (default auto)")
     p.add_argument("--weights", default="imagenet", metavar="imagenet|none|PATH",
                    help="starting weights: ImageNet backbone (default), none (random), a ResNet state dict or a "
@@ -106,7 +108,7 @@ def _plan(args: argparse.Namespace, main: bool) -> _Plan:
     from engine.checkpoint import CheckpointError, load_checkpoint
     from engine.train_config import TrainConfig
 
-    saved, recorded = None, {}
+    saved, recorded, run_record = None, {}, {}
     if args.resume is not None:
         try:
             saved = load_checkpoint(args.resume)
@@ -116,7 +118,8 @@ def _plan(args: argparse.Namespace, main: bool) -> _Plan:
             raise setup.SetupError(f"{args.resume} holds no optimiser state: it is not the last.pt of a run. "
                                    f"To start a new run from its weights use --weights {args.resume}")
         out = args.out or args.resume.parent
-        recorded = (setup.read_run_config(out) or {}).get("data", {})
+        run_record = setup.read_run_config(out) or {}
+        recorded = run_record.get("data", {})
     else:
         out = args.out or setup.next_run_dir(DEFAULT_RUNS)
         existing = setup.existing_run_files(out)
@@ -157,24 +160,29 @@ def _plan(args: argparse.Namespace, main: bool) -> _Plan:
     train_set, val_set = setup.build_datasets(data, model_config.image_size)
     model, weights = setup.prepare_model(model_config, "none" if saved else args.weights)
     dist_utils.barrier()  # every rank has looked at the run folder before rank 0 writes into it
-    if main and args.exist_ok and not saved:
-        for old in setup.existing_run_files(out):
-            old.unlink()  # asked for: a stale best.pt would pass for this run's
+    if main:
+        try:
+            Path(out).mkdir(parents=True, exist_ok=True)
+            if args.exist_ok and not saved:
+                for old in setup.existing_run_files(out):
+                    old.unlink()  # asked for: a stale best.pt would pass for this run's
+        except OSError as error:
+            raise setup.SetupError(f"cannot use {out} as the run folder: {error.strerror or error}") from None
     data_record = {"train": str(data_path), "val": str(val_path) if val_path else None,
                    "val_fraction": val_fraction, "split_seed": split_seed,
                    "train_images": len(train_set), "val_images": len(val_set) if val_set else 0}
-    return _Plan(out=Path(out), model=model, weights=weights, weights_arg=args.weights, data=data,
+    weights_record = run_record.get("weights", "unknown") if saved else args.weights
+    return _Plan(out=Path(out), model=model, weights=weights, weights_arg=weights_record, data=data,
                  data_record=data_record, train_set=train_set, val_set=val_set, model_config=model_config,
                  train_config=train_config, resume=args.resume)
 
 
 def _train(plan: _Plan, main: bool) -> int:
     from engine import distributed as dist_utils
+    from engine.commands.train_console import EpochProgress, StopOnCtrlC
     from engine.data import DatasetError
     from engine.train import Trainer, TrainingError
     from engine.training_setup import write_run_config
-
-    from engine.commands.train_console import EpochProgress, StopOnCtrlC
 
     progress = EpochProgress(plan.train_config.epochs, world=dist_utils.world_size())
     ctrl_c = StopOnCtrlC(workers=plan.train_config.workers)
@@ -186,9 +194,11 @@ def _train(plan: _Plan, main: bool) -> int:
         except TrainingError as error:
             return _usage_error(str(error))
     if main:
+        extra = {"world_size": dist_utils.world_size()}
+        if plan.resume is not None:
+            extra["resumed_from"] = str(plan.resume)
         write_run_config(plan.out, plan.model_config, plan.train_config, plan.data.labels.names, plan.data_record,
-                         plan.weights_arg if plan.resume is None else f"resumed from {plan.resume}",
-                         {"world_size": dist_utils.world_size()})
+                         plan.weights_arg, extra)
         _print_plan(plan, trainer)
     started = time.perf_counter()
     try:
@@ -198,8 +208,8 @@ def _train(plan: _Plan, main: bool) -> int:
         progress.close()
         last = plan.out / "last.pt"
         if main:
-            print(f"\nQuit without saving. {f'The last checkpoint saved is {last}' if last.exists() else 'No checkpoint was saved.'}",
-                  file=sys.stderr)
+            kept = f"The last checkpoint saved is {last}." if last.exists() else "No checkpoint was saved."
+            print(f"\nQuit without saving. {kept}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except DatasetError as error:  # e.g. every image turned out unreadable while decoding
         progress.close()
@@ -232,8 +242,11 @@ def _print_plan(plan: _Plan, trainer) -> None:
     print(f"data: {len(plan.train_set)} training, {val} image(s); {len(data.labels)} classes: "
           f"{', '.join(data.labels.names)}")
     _print_problems(data)
-    print(f"model: {mc.backbone} at {mc.image_size} px, {mc.boxes_per_cell} boxes per cell; weights: "
-          f"{plan.weights.message if plan.weights.loaded else 'random (see the warning above)'}")
+    if plan.resume is not None:
+        weights = f"those of {plan.resume}"
+    else:
+        weights = plan.weights.message if plan.weights.loaded else "random (see the warning above)"
+    print(f"model: {mc.backbone} at {mc.image_size} px, {mc.boxes_per_cell} boxes per cell; weights: {weights}")
     schedule = f"{cfg.schedule}" + (f" at epochs {cfg.milestones}" if cfg.schedule == "multistep" else "")
     print(f"training: {cfg.epochs} epochs, batch {cfg.batch_size}, {cfg.optimizer} lr {cfg.lr:g} {schedule}"
           f"{f', warm-up {cfg.warmup_epochs:g} epochs' if cfg.warmup_epochs else ''}, EMA {'on' if cfg.ema else 'off'}"
@@ -298,6 +311,16 @@ def _backend() -> str:
 def _usage_error(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return EXIT_USAGE
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
 
 
 def _positive_int(text: str) -> int:

@@ -63,14 +63,6 @@ def test_writes_the_run_folder(trained_run, data):
     assert checkpoint["epoch"] == 1 and checkpoint["class_names"] == ["circle", "square"]
 
 
-def test_prints_progress_and_epoch_summary(data, tmp_path, capsys):
-    assert train(data, *FAST, "--val-fraction", "0", "--no-ema", "--out", tmp_path / "run") == 0
-    out = capsys.readouterr().out
-    assert "epoch 1/1  loss " in out and "box " in out and "mAP50" not in out  # nothing to validate on
-    assert "8 training, no validation image(s)" in out and "EMA off" in out
-    assert not (tmp_path / "run" / "best.pt").exists()  # best needs validation
-
-
 def test_refuses_a_folder_that_holds_a_run(trained_run, data, capsys):
     before = (trained_run / "last.pt").read_bytes()
     assert train(data, *FAST, "--out", trained_run) == 2
@@ -79,13 +71,21 @@ def test_refuses_a_folder_that_holds_a_run(trained_run, data, capsys):
     assert (trained_run / "last.pt").read_bytes() == before
 
 
-def test_exist_ok_replaces_the_run_and_lists_broken_label_files(trained_run, data, tmp_path, capsys):
+def test_exist_ok_replaces_the_run_lists_broken_label_files_and_warns_once(trained_run, data, tmp_path,
+                                                                         monkeypatch, capsys):
     run = copy_run(trained_run, tmp_path)
     broken_data = Path(shutil.copytree(data, tmp_path / "data"))
     (broken_data / "synth_0005.xml").write_text("<annotation><object>")  # malformed XML
-    assert train(broken_data, *FAST, "--val-fraction", "0", "--out", run, "--exist-ok") == 0
-    err = capsys.readouterr().err
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # no cached ImageNet file, and offline
+    monkeypatch.setenv("RESYOLO_OFFLINE", "1")
+    assert train(broken_data, *FAST, "--weights", "imagenet", "--val-fraction", "0", "--no-ema", "--out", run,
+                 "--exist-ok") == 0
+    out, err = capsys.readouterr()
     assert "1 label file(s) could not be read" in err and "synth_0005.xml" in err
+    assert err.count("ImageNet weights for resnet18 could not be loaded") == 1
+    assert "warning: ImageNet weights" in err and "weights: random (see the warning above)" in out
+    assert "7 training, no validation image(s)" in out and "EMA off" in out
+    assert "epoch 1/1  loss " in out and "box " in out and "mAP50" not in out  # nothing to validate on
     assert not (run / "best.pt").exists()  # the earlier run's best.pt is not passed off as this run's
     assert json.loads((run / "config.json").read_text())["data"]["train_images"] == 7
 
