@@ -29,7 +29,7 @@ def add_parser(subparsers) -> None:
         "train", help="train (fine-tune) the detector on labelled images",
         description="Train the detector. DATA: a folder of labelled images (VOC xml, YOLO txt + classes.txt, or "
                     "COCO json; found automatically) or a .txt file listing image paths. Settings not given "
-                    "follow the recipe (SGD 1e-3, momentum 0.9, 80 epochs, batch 10, x0.1 at 50%% and 75%%).")
+                    "follow the recipe (SGD 1e-3, momentum 0.9, 80 epochs, batch 10, x0.1 at 50% and 75% of the epochs).")
     p.add_argument("data", nargs="?", type=Path, metavar="DATA",
                    help="folder or .txt list of images (with --resume: taken from the run when left out)")
     p.add_argument("--val", type=Path, metavar="DATA", help="validation folder or list (default: split off DATA)")
