@@ -17,6 +17,8 @@ Unreadable images are reported and skipped, in two places:
 """
 from __future__ import annotations
 
+import signal
+
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,7 +143,7 @@ def collate_detection(batch: list[tuple[torch.Tensor, dict]]) -> tuple[torch.Ten
 
 
 def make_dataloader(dataset: Dataset, batch_size: int, shuffle: bool, workers: int = 0, seed: int = 0,
-                    drop_last: bool = False, pin_memory: bool = False) -> DataLoader:
+                    drop_last: bool = False, pin_memory: bool = False, sampler=None) -> DataLoader:
     """A DataLoader safe to start from a thread of a Qt process: worker processes are spawned, never forked
     (a forked child inherits Qt's and torch's threads in an unknown state), and kept between epochs since a
     spawned worker costs seconds to start. The seed fixes the shuffle order and the workers' random streams;
@@ -152,7 +154,9 @@ def make_dataloader(dataset: Dataset, batch_size: int, shuffle: bool, workers: i
     if workers > 0:
         process_options = {"multiprocessing_context": "spawn", "persistent_workers": True,
                            "worker_init_fn": _init_worker}
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, num_workers=workers,
+    if sampler is not None:  # e.g. DistributedSampler: it does the shuffling
+        shuffle, generator = False, None
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler, num_workers=workers,
                       collate_fn=collate_detection, generator=generator, drop_last=drop_last,
                       pin_memory=pin_memory, **process_options)
 
@@ -174,6 +178,9 @@ def _init_worker(worker_id: int) -> None:
     # One thread per worker: the workers are the parallelism; OpenCV's own pool would oversubscribe the cores.
     cv2.setNumThreads(1)
     np.random.seed(torch.initial_seed() % 2**32)
+    # Ctrl+C in a terminal reaches the whole process group: the main process handles it (stop after the
+    # batch, keep a checkpoint); a worker dying of it would break the batch being waited for.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _check_classes(annotations: list[ImageAnnotation], labels: LabelSet) -> None:

@@ -47,11 +47,16 @@ def barrier() -> None:
         dist.barrier()
 
 
+def _collective_device() -> torch.device:
+    # NCCL only moves CUDA tensors; gloo takes CPU ones.
+    return torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
+
+
 def broadcast_flag(value: bool) -> bool:
     """Rank 0's value of a flag (e.g. "stop now"), on every rank."""
     if not is_distributed():
         return value
-    tensor = torch.tensor([1 if value else 0])
+    tensor = torch.tensor([1 if value else 0], device=_collective_device())
     dist.broadcast(tensor, src=0)
     return bool(tensor.item())
 
@@ -59,6 +64,6 @@ def broadcast_flag(value: bool) -> bool:
 def all_reduce_mean(values: torch.Tensor) -> torch.Tensor:
     if not is_distributed():
         return values
-    values = values.clone()
+    values = values.to(_collective_device())
     dist.all_reduce(values)
-    return values / world_size()
+    return (values / world_size()).cpu()

@@ -5,6 +5,8 @@ Output: ``N x S x S x (B*5 + C)`` after a sigmoid; per cell ``[x, y, w, h, conf]
 """
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 from torchvision import models
@@ -65,8 +67,19 @@ class ResYOLO(nn.Module):
             nn.Conv2d(config.neck_width, config.channels_per_cell, 3, padding=1, bias=False),
             nn.BatchNorm2d(config.channels_per_cell),
         )
+        self._init_confidence_prior()
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    def _init_confidence_prior(self, prior: float = 0.05) -> None:
+        """Start every box confidence near ``prior`` instead of sigmoid(0) = 0.5 (RetinaNet's prior trick).
+
+        Nearly all predictors are background, so the no-object term otherwise dominates the first thousands
+        of steps while the head's BatchNorm bias slowly drifts down; the recipe's head (conv, BN, sigmoid) is
+        kept, only its BN bias starts lower for the confidence channels."""
+        bias = self.head[1].bias
+        with torch.no_grad():
+            bias[4 : 5 * self.config.boxes_per_cell : 5] = math.log(prior / (1 - prior))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         x = (images - self.mean) / self.std

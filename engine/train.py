@@ -69,6 +69,7 @@ class Trainer:
         self.start_epoch, self.global_step, self.skip_batches = 0, 0, 0
         self.best_metric = -1.0
         self.history: list[dict] = []
+        self._partial_epoch: dict | None = None  # loss sums of an epoch stopped midway
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
@@ -119,6 +120,7 @@ class Trainer:
         self.global_step = int(state.get("global_step", 0))
         self.skip_batches = int(state.get("batch_in_epoch", 0))
         self.best_metric = float(state.get("best_metric", -1.0))
+        self._partial_epoch = state.get("partial_epoch")
         if self.out_dir:
             self.history = read_results(self.out_dir / "results.csv")[: self.start_epoch]
 
@@ -131,20 +133,23 @@ class Trainer:
     def fit(self) -> FitResult:
         cfg = self.config
         model = self.model
-        ddp = DistributedDataParallel(model) if dist_utils.is_distributed() else None
-        sampler = DistributedSampler(self.train_set, shuffle=True, seed=cfg.seed) if ddp else None
+        ddp, sampler = None, None
+        if dist_utils.is_distributed():
+            if self.device.type == "cuda":  # small per-process batches: normalise over all processes
+                model = self.model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+            ddp = DistributedDataParallel(model)
+            sampler = DistributedSampler(self.train_set, shuffle=True, seed=cfg.seed)
+        per_process = len(self.train_set) // dist_utils.world_size()
         loader = make_dataloader(self.train_set, cfg.batch_size, shuffle=sampler is None, workers=cfg.workers,
-                                 seed=cfg.seed, drop_last=len(self.train_set) > cfg.batch_size,
-                                 pin_memory=self.device.type == "cuda")
-        if sampler is not None:
-            loader = torch.utils.data.DataLoader(self.train_set, batch_size=cfg.batch_size, sampler=sampler,
-                                                 num_workers=0, collate_fn=loader.collate_fn, drop_last=True)
+                                 seed=cfg.seed, drop_last=per_process > cfg.batch_size,
+                                 pin_memory=self.device.type == "cuda", sampler=sampler)
         steps_per_epoch = max(1, len(loader))
         scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda step: lr_factor(step, steps_per_epoch, cfg))
         if self.global_step:  # resuming: put the schedule where the run stopped
             scheduler.last_epoch = self.global_step
-            for group, factor_lr in zip(self.optimizer.param_groups, scheduler.get_lr()):
-                group["lr"] = factor_lr
+            factor = lr_factor(self.global_step, steps_per_epoch, cfg)
+            for group, base_lr in zip(self.optimizer.param_groups, scheduler.base_lrs):
+                group["lr"] = base_lr * factor
         val_sizes = original_sizes(self.val_set) if self.val_set is not None else None
         grid, num_classes = model.config.grid_size, model.config.num_classes
         image_size = model.config.image_size
@@ -164,6 +169,9 @@ class Trainer:
                 model.train()
                 sums = {k: 0.0 for k in (*COMPONENTS, "total")}
                 seen, epoch_start = 0, time.perf_counter()
+                if self.skip_batches and self._partial_epoch:  # resuming mid-epoch: keep that epoch's sums
+                    sums.update(self._partial_epoch["sums"])
+                    seen = int(self._partial_epoch["seen"])
                 for batch_index, (images, targets) in enumerate(loader):
                     if batch_index < self.skip_batches:
                         continue
@@ -203,7 +211,9 @@ class Trainer:
                         "images_per_s": seen / max(1e-9, time.perf_counter() - epoch_start),
                         "eta_s": elapsed / max(1, done) * remaining,
                     })
-                    if dist_utils.broadcast_flag(self._stop.is_set()):
+                    stopping = dist_utils.broadcast_flag(self._stop.is_set())
+                    if stopping and batch_index + 1 < steps_per_epoch:  # on the last batch: end the epoch first
+                        self._partial_epoch = {"sums": dict(sums), "seen": seen}
                         self._save_last(epoch, batch_index + 1)
                         raise _Stopped(f"stopped by request at epoch {epoch + 1}, batch {batch_index + 1}")
                 self.skip_batches = 0
@@ -211,6 +221,8 @@ class Trainer:
                 if self.val_set is not None and ((epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs):
                     self._evaluate(epoch, row, val_sizes)
                 self._save_epoch(epoch, row)
+                if dist_utils.broadcast_flag(self._stop.is_set()) and epoch + 1 < cfg.epochs:
+                    raise _Stopped(f"stopped by request after epoch {epoch + 1}")
         except _Stopped as stop:
             status, message = "stopped", str(stop)
         except TrainingError as error:
@@ -271,7 +283,8 @@ class Trainer:
         return save_checkpoint(
             path, self.model, self.class_names, ema=self.ema.state_dict() if self.ema else None, epoch=epochs_done,
             metrics=metrics, optimizer=self.optimizer.state_dict(), global_step=self.global_step,
-            batch_in_epoch=batch_in_epoch, best_metric=self.best_metric, train_config=self.config.to_dict(),
+            batch_in_epoch=batch_in_epoch, best_metric=self.best_metric,
+            partial_epoch=self._partial_epoch if batch_in_epoch else None, train_config=self.config.to_dict(),
             ema_updates=self.ema.updates if self.ema else 0,
         )
 

@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from engine.commands.argtypes import fraction, positive_int, usage_error
+
 EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
@@ -26,11 +28,11 @@ def add_parser(subparsers) -> None:
         "pattern (quote it: 'photos/*.jpg'), a video file, or a camera index (0 = first camera).")
     parser.add_argument("source", metavar="SOURCE", help="image, folder, glob pattern, video file or camera index")
     parser.add_argument("--weights", required=True, type=Path, metavar="CKPT", help="ResYOLO checkpoint (.pt)")
-    parser.add_argument("--conf", type=_fraction, default=0.25, help="minimum score of a detection (default 0.25)")
-    parser.add_argument("--iou", type=_fraction, default=0.5,
+    parser.add_argument("--conf", type=fraction, default=0.25, help="minimum score of a detection (default 0.25)")
+    parser.add_argument("--iou", type=fraction, default=0.5,
                         help="overlap above which non-maximum suppression drops the weaker box (default 0.5)")
     parser.add_argument("--device", default="auto", help="auto (GPU when there is one), cpu or cuda (default auto)")
-    parser.add_argument("--batch", type=_positive_int, default=8, metavar="N", help="images per forward pass (default 8)")
+    parser.add_argument("--batch", type=positive_int, default=8, metavar="N", help="images per forward pass (default 8)")
     parser.add_argument("--out", type=Path, default=Path("runs/predict"), metavar="DIR",
                         help="output folder, created if missing (default runs/predict)")
     parser.add_argument("--save-labels", choices=["voc", "yolo"],
@@ -40,7 +42,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing label files (and add missing classes to an existing classes.txt)")
     parser.add_argument("--no-images", action="store_true", help="do not write annotated images or video")
-    parser.add_argument("--max-frames", type=_positive_int, metavar="N", help="video or camera: stop after N frames")
+    parser.add_argument("--max-frames", type=positive_int, metavar="N", help="video or camera: stop after N frames")
     verbosity = parser.add_mutually_exclusive_group()
     verbosity.add_argument("--show-progress", dest="quiet", action="store_false",
                            help="show a progress bar and a summary (default)")
@@ -56,14 +58,14 @@ def run(args: argparse.Namespace) -> int:
     from engine.sources import SourceError, open_source
 
     if args.labels_dir is not None and args.save_labels is None:
-        return _usage_error("--labels-dir needs --save-labels voc or yolo")
+        return usage_error("--labels-dir needs --save-labels voc or yolo")
     try:
         detector = Detector.from_checkpoint(args.weights, args.device, conf_threshold=args.conf,
                                             iou_threshold=args.iou)
     except CheckpointError as exc:
-        return _usage_error(str(exc))
+        return usage_error(str(exc))
     except RuntimeError as exc:  # e.g. --device cuda without a GPU
-        return _usage_error(str(exc))
+        return usage_error(str(exc))
     try:
         source = open_source(args.source, args.max_frames)
     except SourceError as exc:
@@ -84,13 +86,13 @@ def _predict(args, detector, source) -> int:
     labels = None
     if args.save_labels is not None:
         if source.kind != "images":
-            return _usage_error(f"--save-labels writes a label file per image file; {args.source} is a {source.kind}")
+            return usage_error(f"--save-labels writes a label file per image file; {args.source} is a {source.kind}")
         labels = LabelFileWriter(args.save_labels, detector.class_names, args.labels_dir,
                                  getattr(source, "root", None), args.overwrite)
         try:
             labels.prepare(source.paths)
         except (LabelConflict, AnnotationError) as exc:
-            return _usage_error(str(exc))
+            return usage_error(str(exc))
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -100,7 +102,7 @@ def _predict(args, detector, source) -> int:
     if source.kind == "images":
         clash = outputs.clash_with_sources()
         if clash is not None:
-            return _usage_error(f"--out {args.out} would write over the source image {clash}; choose another folder")
+            return usage_error(f"--out {args.out} would write over the source image {clash}; choose another folder")
         _warn_on_class_order(source, detector.class_names)
 
     unit = "image" if source.kind == "images" else "frame"
@@ -245,28 +247,3 @@ def _warn_on_class_order(source, class_names: list[str]) -> None:
                       f"{path} lists {', '.join(names)}, so `resyolo eval` on this folder would mix up classes",
                       file=sys.stderr)
             return
-
-
-def _usage_error(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return EXIT_USAGE
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value:g}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value

@@ -7,6 +7,7 @@ import sys
 
 from engine.synth import generate_dataset
 from engine.synth_shapes import SHAPE_NAMES
+from engine.commands.argtypes import positive_int
 
 
 def add_parser(subparsers) -> None:
@@ -15,8 +16,8 @@ def add_parser(subparsers) -> None:
         description="Write a synthetic detection dataset: coloured shapes on cluttered backgrounds, "
                     "JPEG images with labels. Never overwrites existing files.")
     parser.add_argument("out", metavar="OUT", help="output folder (created if missing)")
-    parser.add_argument("--images", type=_positive_int, default=100, metavar="N", help="number of images (default 100)")
-    parser.add_argument("--classes", type=_positive_int, default=4, metavar="K",
+    parser.add_argument("--images", type=positive_int, default=100, metavar="N", help="number of images (default 100)")
+    parser.add_argument("--classes", type=positive_int, default=4, metavar="K",
                         help=f"number of classes, 1..{len(SHAPE_NAMES)}: {', '.join(SHAPE_NAMES)} (default 4)")
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="random seed; same seed, same files (default 0)")
     parser.add_argument("--format", choices=["voc", "yolo", "coco"], default="voc", help="label format (default voc)")
@@ -40,15 +41,6 @@ def run(args: argparse.Namespace) -> int:
           f"classes: {', '.join(SHAPE_NAMES[:args.classes])}) to {args.out}")
     return 0
 
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _image_size(text: str) -> tuple[int, int] | None:

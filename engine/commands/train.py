@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from engine.commands.argtypes import non_negative_int, positive_int, usage_error
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_RUNS = Path("runs/train")
 
@@ -36,10 +38,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--val-fraction", type=float, metavar="F", help="share of DATA kept for validation when there "
                    "is no --val (default 0.2; 0 = no validation)")
     p.add_argument("--split-seed", type=int, metavar="S", help="seed of that split (default 0)")
-    p.add_argument("--epochs", type=_positive_int, metavar="N", help="epochs to train (default 80)")
-    p.add_argument("--batch", type=_positive_int, metavar="N",
+    p.add_argument("--epochs", type=positive_int, metavar="N", help="epochs to train (default 80)")
+    p.add_argument("--batch", type=positive_int, metavar="N",
                    help="images per batch (default 10); under torchrun, per process")
-    p.add_argument("--img-size", type=_positive_int, metavar="PX", help="input side, a multiple of 32 (default 448)")
+    p.add_argument("--img-size", type=positive_int, metavar="PX", help="input side, a multiple of 32 (default 448)")
     p.add_argument("--backbone", choices=BACKBONES, help="ResNet backbone (default resnet50)")
     p.add_argument("--lr", type=float, help="base learning rate (default 1e-3)")
     p.add_argument("--optimizer", choices=["sgd", "adamw"], help="optimiser (default sgd)")
@@ -47,7 +49,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--warmup", type=float, metavar="EPOCHS", help="linear warm-up length in epochs (default 0)")
     p.add_argument("--no-ema", dest="ema", action="store_const", const=False,
                    help="do not keep an exponential moving average of the weights")
-    p.add_argument("--workers", type=_non_negative_int, metavar="N",
+    p.add_argument("--workers", type=non_negative_int, metavar="N",
                    help="data-loading processes (default 2; 0 = in-process)")
     p.add_argument("--device", help="auto (GPU when there is one), cpu or cuda (default auto)")
     p.add_argument("--weights", default="imagenet", metavar="imagenet|none|PATH",
@@ -57,7 +59,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--exist-ok", action="store_true", help="train into --out even if it holds an earlier run, "
                    "replacing its config.json, results.csv, last.pt and best.pt")
     p.add_argument("--resume", type=Path, metavar="CKPT", help="continue the run saved in CKPT (its last.pt)")
-    p.add_argument("--eval-every", type=_positive_int, metavar="N", help="validate every N epochs (default 5; "
+    p.add_argument("--eval-every", type=positive_int, metavar="N", help="validate every N epochs (default 5; "
                    "the last epoch always)")
     p.set_defaults(func=run)
 
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         device = resolve_device(args.device or "auto")
     except RuntimeError as error:
-        return _usage_error(str(error))
+        return usage_error(str(error))
     if dist_utils.launched_by_torchrun():
         # Joined before anything is read or written, so that the ranks agree on the run folder (see _plan).
         device = dist_utils.init_distributed(device)
@@ -85,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             plan = _plan(args, main)
         except SetupError as error:
-            return _usage_error(str(error))
+            return usage_error(str(error))
         return _train(plan, main)
     finally:
         _unroute_warnings(handler)
@@ -192,7 +194,7 @@ def _train(plan: _Plan, main: bool) -> int:
         try:
             trainer.load_resume_state(plan.resume)
         except TrainingError as error:
-            return _usage_error(str(error))
+            return usage_error(str(error))
     if main:
         extra = {"world_size": dist_utils.world_size()}
         if plan.resume is not None:
@@ -306,28 +308,3 @@ def _backend() -> str:
     import torch.distributed as dist
 
     return str(dist.get_backend())
-
-
-def _usage_error(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return EXIT_USAGE
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
