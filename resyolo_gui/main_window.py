@@ -16,6 +16,7 @@ from resyolo_gui import dialogs
 from resyolo_gui.browser import ImageBrowser
 from resyolo_gui.canvas import AnnotationCanvas
 from resyolo_gui.classes import ClassPanel
+from resyolo_gui.features import install_features
 from resyolo_gui.icons import icon
 from resyolo_gui.loader import ImageLoader
 from resyolo_gui.menus import build_menus, fill_recent_menu
@@ -31,6 +32,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.project: Project | None = None
         self.setWindowIcon(icon("app"))
+        self.features: list = []  # filled once the window's own parts exist (see install_features below)
         self.saving = SaveFlow(self)
         self.saving.saved.connect(self._after_save)
         self.autosave_timer = self.saving.timer
@@ -48,6 +50,7 @@ class MainWindow(QMainWindow):
         self._connect_editing_signals()
         self._build_status_bar()
         build_menus(self)
+        self.features = install_features(self)
         geometry, state = settings.window_state()
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1280, 800)
@@ -70,6 +73,8 @@ class MainWindow(QMainWindow):
             return
         self.browser.set_project(project)
         self.class_panel.set_project(project)
+        for feature in self.features:
+            feature.project_changed(project)
         if project.errors:
             self.statusBar().showMessage(f"{len(project.errors)} label file(s) could not be read: "
                                          "left untouched; see File > Problems", 15000)
@@ -193,7 +198,8 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     def closeEvent(self, event) -> None:
-        if not self.saving.save_before_leaving():
+        # Features first (e.g. a running training asks whether to stop it), then unsaved labels.
+        if not all(feature.can_close() for feature in self.features) or not self.saving.save_before_leaving():
             event.ignore()
             return
         self.settings.save_window_state(self.saveGeometry(), self.saveState())
