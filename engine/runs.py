@@ -1,0 +1,76 @@
+"""Training runs kept in a project: ``PROJECT/.resyolo/runs/<name>/`` with ``config.json``, ``results.csv``,
+``last.pt`` and ``best.pt`` (the files the trainer and `resyolo train` write).
+
+A run started from the app records in ``config.json`` under ``"data"`` the image paths it used:
+``{"train_images": [...], "val_images": [...], "split_seed": int, "val_fraction": float}`` (paths relative to the
+project folder), so its evaluation can be repeated on exactly its validation images.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.run_log import read_results
+
+RUNS_DIR = Path(".resyolo") / "runs"
+
+
+@dataclass
+class RunInfo:
+    name: str
+    path: Path
+    config: dict = field(default_factory=dict)
+    results: list[dict] = field(default_factory=list)
+
+    @property
+    def last_checkpoint(self) -> Path | None:
+        path = self.path / "last.pt"
+        return path if path.is_file() else None
+
+    @property
+    def best_checkpoint(self) -> Path | None:
+        path = self.path / "best.pt"
+        return path if path.is_file() else None
+
+    def image_paths(self, which: str, project_folder: Path) -> list[Path]:
+        """``which`` = "train" or "val": the run's images, as absolute paths."""
+        listed = self.config.get("data", {}).get(f"{which}_images", [])
+        return [(Path(project_folder) / p) if not Path(p).is_absolute() else Path(p) for p in listed]
+
+    def best_map50(self) -> float | None:
+        values = [max(r.get("map50", float("nan")), r.get("ema_map50", float("nan"))) for r in self.results]
+        values = [v for v in values if v == v]
+        return max(values) if values else None
+
+
+def runs_folder(project_folder: Path | str) -> Path:
+    return Path(project_folder) / RUNS_DIR
+
+
+def new_run_dir(project_folder: Path | str, name: str = "run") -> Path:
+    """A fresh, not yet existing folder for the next run: run1, run2, ..."""
+    parent = runs_folder(project_folder)
+    number = 1
+    while (parent / f"{name}{number}").exists():
+        number += 1
+    return parent / f"{name}{number}"
+
+
+def read_run(path: Path | str) -> RunInfo:
+    path = Path(path)
+    config = {}
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass  # a run whose settings were never written (stopped at once) or were damaged: still listed
+    return RunInfo(path.name, path, config, read_results(path / "results.csv"))
+
+
+def list_runs(project_folder: Path | str) -> list[RunInfo]:
+    """The project's runs, newest first."""
+    parent = runs_folder(project_folder)
+    if not parent.is_dir():
+        return []
+    runs = [read_run(p) for p in parent.iterdir() if p.is_dir()]
+    return sorted(runs, key=lambda r: r.path.stat().st_mtime, reverse=True)
