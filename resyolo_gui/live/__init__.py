@@ -1,0 +1,73 @@
+"""The Live menu: a live camera / video / stream view with detections, and detection on any folder of images."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtGui import QAction
+
+from resyolo_gui.live.detect_folder import DetectFolderWindow
+from resyolo_gui.live.live_view import LiveView
+
+
+class LiveFeature:
+    def __init__(self, window):
+        self.window = window
+        self.project = None
+        self.live_view: LiveView | None = None
+        self.detect_folder_window: DetectFolderWindow | None = None
+        # Detections of snapshot frames, by image path: proposals for the person to accept, never labels by themselves.
+        self.snapshot_detections: dict[Path, object] = {}
+        bar = window.menuBar()
+        self.menu = bar.addMenu("&Live")
+        help_menu = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
+        if help_menu is not None:  # keep Help last, where people look for it
+            bar.insertMenu(help_menu, self.menu)
+        self.live_action = QAction("Live View (Camera/Video/URL)…", window)
+        self.live_action.triggered.connect(self.show_live_view)
+        self.detect_action = QAction("Detect on a Folder…", window)
+        self.detect_action.triggered.connect(self.show_detect_folder)
+        self.menu.addActions([self.live_action, self.detect_action])
+
+    def show_live_view(self) -> LiveView:
+        if self.live_view is None:
+            self.live_view = LiveView(self.window)
+            self.live_view.set_project(self.project)
+            self.live_view.snapshot_taken.connect(self._on_snapshot)
+        self.live_view.show()
+        self.live_view.raise_()
+        return self.live_view
+
+    def show_detect_folder(self) -> DetectFolderWindow:
+        if self.detect_folder_window is None:
+            self.detect_folder_window = DetectFolderWindow(self.window)
+            self.detect_folder_window.set_project(self.project)
+        self.detect_folder_window.show()
+        self.detect_folder_window.raise_()
+        return self.detect_folder_window
+
+    def _on_snapshot(self, ann, detections) -> None:
+        self.snapshot_detections[Path(ann.image_path)] = detections
+        browser = self.window.browser
+        row = browser.current_row()
+        browser.set_project(self.project)  # the browser lists project.annotations, which gained the snapshot
+        if row >= 0:
+            browser.set_current(row)
+        self.window.statusBar().showMessage(f"Snapshot {Path(ann.image_path).name} added to the project", 5000)
+
+    # ----------------------------------------------------------------- the feature seam
+    def project_changed(self, project) -> None:
+        self.project = project
+        self.snapshot_detections.clear()
+        for view in (self.live_view, self.detect_folder_window):
+            if view is not None:
+                view.set_project(project)
+
+    def can_close(self) -> bool:
+        for view in (self.live_view, self.detect_folder_window):
+            if view is not None:
+                view.close()  # stops the threads (recording files are closed properly)
+        return True
+
+
+def install(window) -> LiveFeature:
+    return LiveFeature(window)

@@ -1,0 +1,146 @@
+"""The live view's worker thread: latest frame -> detections -> boxes, FPS and latency drawn -> a QImage for the view.
+
+Everything slow (decoding in :class:`engine.stream.LatestFrameReader`'s own thread, the model, drawing, recording)
+happens off the GUI thread. The view is told a new picture is ready only once it took the previous one, so a busy
+GUI never builds a queue of stale frames either.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QThread, Signal
+from PySide6.QtGui import QImage
+
+from engine.boxes import Detections
+from engine.draw import draw_detections
+from engine.predict import Detector
+from engine.stream import LatestFrameReader, VideoRecorder
+
+
+@dataclass
+class LiveStats:
+    frames: int = 0  # frames shown
+    fps: float = 0.0  # processed frames per second (over the last second or so)
+    latency_ms: float = 0.0  # from the frame being read to its boxes being drawn
+    dropped: int = 0  # frames the reader replaced before the model got to them
+    recording: Path | None = None
+    recorded_frames: int = 0
+
+
+class LiveDetectionThread(QThread):
+    frame_ready = Signal()  # take_frame() has a new picture
+    stopped = Signal(str)  # why: "end of video", "stopped", or an error message
+    recording_failed = Signal(str)
+
+    def __init__(self, detector: Detector, reader: LatestFrameReader, parent=None):
+        super().__init__(parent)
+        self.detector, self.reader = detector, reader
+        self.stats = LiveStats()
+        self._lock = threading.Lock()
+        self._stop = False
+        self._picture: QImage | None = None
+        self._picture_taken = True
+        self._last: tuple[np.ndarray, Detections] | None = None
+        self._record_path: Path | None = None  # set by the GUI, acted on in this thread
+        self._recorder: VideoRecorder | None = None
+
+    # ----------------------------------------------------------------- called from the GUI thread
+    def stop(self) -> None:
+        self._stop = True
+
+    def take_frame(self) -> tuple[QImage | None, LiveStats]:
+        with self._lock:
+            picture, self._picture_taken = self._picture, True
+            return picture, LiveStats(**vars(self.stats))
+
+    def last_frame(self) -> tuple[np.ndarray, Detections] | None:
+        """The newest raw frame (RGB) and its detections, for a snapshot."""
+        with self._lock:
+            return self._last
+
+    def start_recording(self, path: Path | str) -> None:
+        with self._lock:
+            self._record_path = Path(path)
+
+    def stop_recording(self) -> None:
+        with self._lock:
+            self._record_path = None
+
+    # ----------------------------------------------------------------- the loop
+    def run(self) -> None:
+        reason = "stopped"
+        times: list[float] = []
+        try:
+            while not self._stop:
+                frame = self.reader.latest(timeout=0.1)
+                if frame is None:
+                    if self.reader.finished:
+                        reason = "end of video" if self.reader.kind == "video" else "the source ended"
+                        break
+                    continue
+                detections = self.detector.detect([frame.image])[0]
+                picture = draw_detections(frame.image, detections, self.detector.class_names)
+                now = time.perf_counter()
+                times = [t for t in times if now - t < 1.0] + [now]
+                fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
+                latency = (now - frame.captured) * 1000
+                _draw_status(picture, f"{fps:.1f} FPS  {latency:.0f} ms  dropped {self.reader.dropped}")
+                self._record(picture, fps)
+                image = QImage(picture.data, picture.shape[1], picture.shape[0], picture.strides[0],
+                               QImage.Format_RGB888).copy()  # copy: the array dies with this iteration
+                with self._lock:
+                    self._picture, self._last = image, (frame.image, detections)
+                    s = self.stats
+                    s.frames, s.fps, s.latency_ms, s.dropped = s.frames + 1, fps, latency, self.reader.dropped
+                    tell_view, self._picture_taken = self._picture_taken, False
+                if tell_view:
+                    self.frame_ready.emit()
+        except Exception as exc:  # the model or drawing failed: say so in the view rather than die silently
+            reason = f"stopped by an error: {type(exc).__name__}: {exc}"
+        finally:
+            self.reader.close()
+            self._close_recorder()
+        self.stopped.emit(reason)
+
+    def _record(self, picture: np.ndarray, fps: float) -> None:
+        with self._lock:
+            wanted = self._record_path
+        if self._recorder is not None and self._recorder.path != wanted:
+            self._close_recorder()
+        if wanted is None:
+            return
+        if self._recorder is None:
+            # A file processed frame by frame keeps its own rate; a live source is recorded at the rate shown.
+            rate = self.reader.fps if self.reader.every_frame or fps < 1 else fps
+            self._recorder = VideoRecorder(wanted, rate)
+        try:
+            self._recorder.write(picture)
+        except OSError as exc:
+            self._recorder = None
+            with self._lock:
+                self._record_path = None
+            self.recording_failed.emit(str(exc))
+            return
+        with self._lock:
+            self.stats.recording, self.stats.recorded_frames = wanted, self._recorder.frames_written
+
+    def _close_recorder(self) -> None:
+        if self._recorder is not None:
+            self._recorder.close()
+            self._recorder = None
+        with self._lock:
+            self.stats.recording = None
+
+
+def _draw_status(picture: np.ndarray, text: str) -> None:
+    """FPS and latency in the top-left corner, white on a dark band so it reads on any picture."""
+    scale = max(0.4, min(picture.shape[:2]) / 700)
+    thickness = max(1, round(scale * 1.5))
+    (width, height), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+    cv2.rectangle(picture, (0, 0), (width + 8, height + baseline + 8), (0, 0, 0), cv2.FILLED)
+    cv2.putText(picture, text, (4, height + 4), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thickness, cv2.LINE_AA)

@@ -1,0 +1,192 @@
+"""Live menu: the live view on a generated video (frames, FPS, recording, snapshot, missing camera) and detection
+on a folder with its exports, all with a tiny random model."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from engine.checkpoint import save_checkpoint
+from engine.config import ModelConfig
+from engine.weights import build_model
+
+CLASSES = ["cat", "dog"]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    model, _ = build_model(ModelConfig(num_classes=2, backbone="resnet18", image_size=64), "none")
+    return save_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny.pt", model, CLASSES)
+
+
+def write_video(path: Path, frames: int) -> Path:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (96, 64))
+    rng = np.random.default_rng(0)
+    for _ in range(frames):
+        writer.write(rng.integers(0, 255, (64, 96, 3), dtype=np.uint8))
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory) -> Path:
+    return write_video(tmp_path_factory.mktemp("video") / "clip.mp4", 90)  # 3 s: long enough to record in
+
+
+def live_feature(window):
+    from resyolo_gui.live import LiveFeature
+
+    return next(f for f in window.features if isinstance(f, LiveFeature))
+
+
+def start_view(feature, checkpoint, source, qtbot):
+    view = feature.show_live_view()
+    qtbot.waitExposed(view)
+    view.checkpoint.set_checkpoint(checkpoint)
+    view.source_edit.setText(str(source))
+    assert view.start(), view.status.text()
+    qtbot.waitUntil(lambda: view.last_stats.frames >= 3, timeout=10000)
+    return view
+
+
+def test_live_menu_has_both_actions(open_window, image_folder):
+    window = open_window(image_folder)
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Live")
+    assert [a.text() for a in menu.actions()] == ["Live View (Camera/Video/URL)…", "Detect on a Folder…"]
+    titles = [a.text() for a in window.menuBar().actions()]
+    assert titles.index("&Live") < titles.index("&Help")
+
+
+def test_live_view_shows_frames_with_fps_and_records(open_window, image_folder, checkpoint, video, tmp_path, qtbot):
+    window = open_window(image_folder)
+    view = start_view(live_feature(window), checkpoint, video, qtbot)
+    assert not view.picture.pixmap().isNull()
+    assert "FPS" in view.status.text() and "latency" in view.status.text()
+    record = tmp_path / "rec.mp4"
+    view.start_recording(record)
+    qtbot.waitUntil(lambda: view.last_stats.recorded_frames >= 5, timeout=10000)
+    view.stop()
+    assert not view.is_running() and view.start_button.text() == "Start"
+    capture = cv2.VideoCapture(str(record))
+    frames = 0
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames += 1
+        assert frame.shape == (64, 96, 3)
+    assert frames >= 5
+
+
+def test_snapshot_adds_an_image_to_the_project(open_window, image_folder, checkpoint, video, qtbot):
+    window = open_window(image_folder)
+    feature = live_feature(window)
+    view = start_view(feature, checkpoint, video, qtbot)
+    before = len(window.project.annotations)
+    ann = view.snapshot()
+    view.stop()
+    assert ann is not None and Path(ann.image_path).parent == window.project.folder
+    assert Path(ann.image_path).is_file() and (ann.width, ann.height) == (96, 64)
+    assert len(window.project.annotations) == before + 1 and ann.boxes == []  # proposals are not labels
+    assert window.browser.model.rowCount() == before + 1
+    assert Path(ann.image_path) in feature.snapshot_detections
+    second = view.snapshot()  # not running any more: nothing saved, a message instead
+    assert second is None and "running" in view.status.text()
+
+
+def test_video_played_to_the_end_stops_by_itself(qtbot, checkpoint, tmp_path):
+    from resyolo_gui.live.live_view import LiveView
+
+    view = LiveView()
+    qtbot.addWidget(view)
+    view.checkpoint.set_checkpoint(checkpoint)
+    view.source_edit.setText(str(write_video(tmp_path / "short.mp4", 20)))
+    view.every_frame.setChecked(True)  # every one of the frames, as fast as the model goes
+    with qtbot.waitSignal(view.stopped, timeout=20000) as stopped:
+        assert view.start()
+    assert stopped.args == ["end of video"]
+    assert view.last_stats.frames == 20 and view.last_stats.dropped == 0
+    assert "end of video" in view.status.text()
+
+
+def test_missing_camera_and_missing_checkpoint_are_explained(qtbot, checkpoint, tmp_path):
+    from resyolo_gui.live.live_view import LiveView
+
+    view = LiveView()
+    qtbot.addWidget(view)
+    view.source_edit.setText("97")
+    assert not view.start()
+    assert "Choose a checkpoint" in view.status.text()
+    view.checkpoint.set_checkpoint(checkpoint)
+    assert not view.start()
+    assert "camera 97 could not be opened: missing or busy" in view.status.text()
+    assert not view.is_running()
+    view.checkpoint.set_checkpoint(tmp_path / "gone.pt")
+    assert not view.start() and "gone.pt" in view.status.text()
+
+
+def test_detect_folder_browses_results_and_exports_every_format(qtbot, checkpoint, make_folder, tmp_path):
+    from resyolo_gui.live.detect_folder import DetectFolderWindow
+
+    folder = make_folder(tmp_path / "elsewhere", count=4, labelled=0)
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    out = tmp_path / "out"
+    window = DetectFolderWindow()
+    qtbot.addWidget(window)
+    window.checkpoint.set_checkpoint(checkpoint)
+    window.folder_edit.setText(str(folder))
+    window.output_edit.setText(str(out))
+    window.confidence.setValue(0.01)  # a random model's scores are low: make it find boxes
+    for box in window.format_boxes.values():
+        box.setChecked(True)
+    assert window.start()
+    qtbot.waitUntil(lambda: window.summary is not None, timeout=20000)
+    summary = window.summary
+    assert summary.processed == summary.total == 5 and not summary.cancelled
+    assert len(summary.unreadable) == 1 and "broken.jpg" in summary.unreadable[0]
+    results = summary.output_dir
+    assert results == out / "elsewhere_detections"
+    assert sorted(p.name for p in (results / "annotated").iterdir()) == [f"img{i}.jpg" for i in range(4)]
+    coco = json.loads((results / "detections_coco.json").read_text())
+    assert coco and {"image_id", "category_id", "bbox", "score"} <= set(coco[0])
+    rows = list(csv.reader((results / "detections.csv").open()))
+    assert rows[0][:4] == ["image_id", "file", "class_id", "class_name"] and len(rows) == len(coco) + 1
+    assert len(list((results / "voc").glob("*.xml"))) == 4
+    assert (results / "yolo" / "classes.txt").read_text().split() == CLASSES
+    assert len(list((results / "yolo").glob("img*.txt"))) == 4
+    texts = [window.results.item(i).text() for i in range(window.results.count())]
+    assert "broken.jpg — unreadable" in texts and sum("detection" in t for t in texts) == 4
+    row = next(i for i, t in enumerate(texts) if t.startswith("img2.jpg"))
+    window.results.setCurrentRow(row)
+    assert not window.preview.pixmap().isNull()
+    assert "Saved to" in window.status.text()
+
+    assert window.start()  # a second run never replaces the first one's files
+    qtbot.waitUntil(lambda: window.summary is not None, timeout=20000)
+    assert window.summary.output_dir == out / "elsewhere_detections2"
+
+
+def test_detect_folder_cancel_and_bad_folder(qtbot, checkpoint, make_folder, tmp_path):
+    from resyolo_gui.live.detect_folder import DetectFolderWindow
+
+    window = DetectFolderWindow()
+    qtbot.addWidget(window)
+    window.checkpoint.set_checkpoint(checkpoint)
+    window.folder_edit.setText(str(tmp_path / "missing"))
+    assert not window.start() and "no such folder" in window.status.text()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    window.folder_edit.setText(str(empty))
+    assert window.start()
+    qtbot.waitUntil(lambda: "has no images" in window.status.text(), timeout=10000)
+    folder = make_folder(tmp_path / "many", count=6, labelled=0)
+    window.folder_edit.setText(str(folder))
+    assert window.start()
+    window.cancel()
+    qtbot.waitUntil(lambda: window.summary is not None, timeout=20000)
+    assert window.summary.cancelled and window.summary.processed < 6
+    assert "Cancelled" in window.status.text()
