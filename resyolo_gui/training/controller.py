@@ -1,0 +1,244 @@
+"""The training feature of the window: its docks and menu, and the life of a run.
+
+Start: save unsaved labels, run the pre-flight checks, make the run folder in the project, hand a
+:class:`TrainingJob` (copies of the labels) to a :class:`TrainingWorker` thread. The worker's signals feed the
+progress bar, the live charts and the Runs panel. Closing the window while a run trains asks first, then stops
+the run (it keeps its checkpoint) and waits for the thread to end.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu, QMessageBox, QWidget
+
+from engine.config import STRIDE
+from engine.runs import list_runs, new_run_dir
+from resyolo_gui.training.charts import TrainingCharts
+from resyolo_gui.training.panel import TrainPanel
+from resyolo_gui.training.preflight import PreflightError, plan_data
+from resyolo_gui.training.runs_panel import RunsPanel
+from resyolo_gui.training.worker import TrainingJob, TrainingWorker
+
+
+def ask_stop_training(parent: QWidget) -> bool:
+    """Closing while a run trains: True to stop it (its checkpoint is kept) and close."""
+    answer = QMessageBox.question(
+        parent, "Training in progress",
+        "A model is training. Stop it and close? The run keeps its last checkpoint and can be looked at later.",
+        QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+    return answer == QMessageBox.Yes
+
+
+class TrainingFeature(QObject):
+    run_finished = Signal(dict)  # the worker's outcome, after the panel has been updated
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.worker: TrainingWorker | None = None
+        self.panel = TrainPanel(window)
+        self.charts = TrainingCharts(window)
+        self.runs_panel = RunsPanel(window)
+        self.train_dock = self._dock("Train", self.panel, Qt.RightDockWidgetArea)
+        self.charts_dock = self._dock("Training charts", self.charts, Qt.BottomDockWidgetArea)
+        self.runs_dock = self._dock("Runs", self.runs_panel, Qt.RightDockWidgetArea)
+        window.tabifyDockWidget(self.train_dock, self.runs_dock)
+        self._build_menu()
+        self.panel.start_clicked.connect(self.start)
+        self.panel.pause_clicked.connect(self.toggle_pause)
+        self.panel.stop_clicked.connect(self.stop)
+        self.panel.save_charts_clicked.connect(self.save_charts)
+        self._batches_per_epoch = 1
+        self._epochs = 1
+
+    # ---- the feature seam ----------------------------------------------------------------------------------
+    def project_changed(self, project) -> None:
+        folder = project.folder if project is not None else None
+        self.runs_panel.set_project_folder(folder)
+        self.panel.set_last_checkpoint(_newest_checkpoint(folder))
+
+    def can_close(self) -> bool:
+        if not self.running:
+            return True
+        if not ask_stop_training(self.window):
+            return False
+        self.stop_and_wait()
+        return True
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None and self.worker.isRunning()
+
+    # ---- window parts --------------------------------------------------------------------------------------
+    def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
+        dock = QDockWidget(title, self.window)
+        dock.setObjectName(f"dock_{title}")
+        dock.setWidget(widget)
+        self.window.addDockWidget(area, dock)
+        dock.hide()  # shown from the Train menu (or by the saved window layout)
+        return dock
+
+    def _build_menu(self) -> None:
+        bar = self.window.menuBar()
+        menu = QMenu("&Train", self.window)
+        help_action = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
+        bar.insertMenu(help_action, menu) if help_action is not None else bar.addMenu(menu)
+        self.show_action = QAction("&Train a Model…", self.window, shortcut="Ctrl+Shift+T", triggered=self.show_panel)
+        runs_action = QAction("Training &Runs", self.window, triggered=lambda: self._raise(self.runs_dock))
+        save_action = QAction("Save Training &Charts as PNG…", self.window, triggered=self.save_charts)
+        menu.addActions([self.show_action, runs_action, save_action])
+        self.menu = menu
+
+    def show_panel(self) -> None:
+        first_time = self.charts_dock.isHidden()
+        self._raise(self.charts_dock)
+        self._raise(self.train_dock)
+        if first_time:  # the charts get a good share of the height, the image keeps the rest
+            self.window.resizeDocks([self.charts_dock], [int(self.window.height() * 0.42)], Qt.Vertical)
+
+    @staticmethod
+    def _raise(dock: QDockWidget) -> None:
+        dock.show()
+        dock.raise_()
+
+    # ---- starting and controlling a run ----------------------------------------------------------------------
+    def start(self) -> bool:
+        if self.running:
+            return False
+        project = self.window.project
+        if project is not None and project.has_unsaved_changes():
+            self.window.saving.save()  # the run must train on the labels as they are on screen
+            if self.window.saving.failures:
+                first = self.window.saving.failures[0]
+                return self._refuse(f"Unsaved labels could not be saved ({first}). Save them (File > Save To…) "
+                                    "before training, so the run uses what you see.")
+        try:
+            planned = plan_data(project, self.panel.data_choice())
+        except PreflightError as error:
+            return self._refuse(str(error))
+        size = self.panel.image_size.value()
+        if size % STRIDE:
+            return self._refuse(f"The input size must be a multiple of {STRIDE} pixels; {size} is not.")
+        out_dir = new_run_dir(project.folder)
+        job = TrainingJob(out_dir, planned.train, planned.val, planned.class_names, planned.record,
+                          self.panel.backbone.currentText(), size, self.panel.weights.currentData(),
+                          self.panel.train_settings())
+        self.start_job(job)
+        return True
+
+    def start_job(self, job: TrainingJob) -> None:
+        self.worker = TrainingWorker(job, self)
+        self.worker.event.connect(self._on_event)
+        self.worker.batches.connect(self._on_batches)
+        self.worker.done.connect(self._on_done)
+        self.charts.reset(job.out_dir.name)
+        self.panel.set_running(True)
+        self.panel.show_message(f"Preparing {job.out_dir.name}: {len(job.train)} training and {len(job.val)} "
+                                "validation images…")
+        self.panel.progress.setRange(0, 0)  # busy until the trainer says how many batches
+        self.show_panel()
+        self.worker.start()
+
+    def toggle_pause(self) -> None:
+        if not self.running:
+            return
+        if self.worker.paused:
+            self.worker.resume()
+            self.panel.progress.setFormat(self.panel.progress.format().removeprefix("Paused — "))
+        else:
+            self.worker.pause()
+            self.panel.progress.setFormat("Paused — " + self.panel.progress.format())
+        self.panel.set_running(True, paused=self.worker.paused)
+
+    def stop(self) -> None:
+        if self.running:
+            self.worker.request_stop()
+            self.panel.stop_button.setEnabled(False)
+            self.panel.show_message("Stopping after the current batch; the checkpoint is kept…")
+
+    def stop_and_wait(self) -> None:
+        """Stop the run and wait for its thread: no training thread outlives the window."""
+        if self.worker is not None:
+            self.worker.request_stop()
+            self.worker.wait()
+
+    def save_charts(self) -> None:
+        suggested = self.window.project.folder / "training-charts.png" if self.window.project else Path("charts.png")
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save charts as PNG", str(suggested), "PNG image (*.png)")
+        if path and not self.charts.save_png(path):
+            QMessageBox.warning(self.window, "Charts not saved", f"Could not write {path}.")
+
+    def _refuse(self, message: str) -> bool:
+        self.show_panel()
+        self.panel.show_message(message, error=True)
+        return False
+
+    # ---- the worker's signals (GUI thread) -----------------------------------------------------------------
+    def _on_event(self, name: str, payload: dict) -> None:
+        if name == "setup":
+            self.panel.show_message(f"Training on {payload['train_images']} images, validating on "
+                                    f"{payload['val_images']}. Starting weights: {payload['weights_message']}.",
+                                    error=payload["weights_source"] == "random"
+                                    and self.worker.job.weights != "none")
+        elif name == "fit_start":
+            self._epochs, self._batches_per_epoch = payload["epochs"], payload["batches"]
+            self.panel.progress.setRange(0, self._epochs * self._batches_per_epoch)
+            self.panel.progress.setValue(payload["start_epoch"] * self._batches_per_epoch)
+            self.panel.progress.setFormat(f"Epoch {payload['start_epoch'] + 1}/{self._epochs} on {payload['device']}")
+            self.runs_panel.refresh(active_run=self.worker.job.out_dir)
+        elif name == "epoch_end":
+            self.charts.add_epoch(payload)
+        elif name == "eval_end":
+            self.charts.add_eval(payload)
+            ema = f", EMA {payload['ema_map50']:.3f}" if "ema_map50" in payload else ""
+            self.window.statusBar().showMessage(f"Epoch {payload['epoch']}: mAP@0.5 {payload['map50']:.3f}{ema}", 8000)
+            self.runs_panel.refresh()
+
+    def _on_batches(self, payloads: list) -> None:
+        self.charts.add_batches(payloads)
+        last = payloads[-1]
+        self.panel.progress.setValue((last["epoch"] - 1) * last["batches"] + last["batch"])
+        paused = "Paused — " if self.worker is not None and self.worker.paused else ""
+        self.panel.progress.setFormat(
+            f"{paused}Epoch {last['epoch']}/{self._epochs} · batch {last['batch']}/{last['batches']} · "
+            f"{last['images_per_s']:.1f} img/s · ETA {_duration(last['eta_s'])}")
+
+    def _on_done(self, outcome: dict) -> None:
+        worker, self.worker = self.worker, None
+        if worker is not None:
+            worker.wait()  # run() has returned: this is immediate
+            worker.deleteLater()
+        self.panel.set_running(False)
+        self.panel.progress.setRange(0, 1)
+        self.panel.progress.setValue(1 if outcome["status"] == "finished" else 0)
+        self.panel.progress.setFormat(outcome["status"].capitalize())
+        kept = outcome.get("best_checkpoint") or outcome.get("last_checkpoint")
+        note = f" Checkpoint: {kept}" if kept else ""
+        failed = outcome["status"] == "failed"
+        self.panel.show_message(f"{outcome['message'][:1].upper()}{outcome['message'][1:]}.{note}"
+                                if not failed else outcome["message"], error=failed)
+        self.window.statusBar().showMessage(f"Training {outcome['status']}: {Path(outcome['out_dir']).name}", 15000)
+        self.runs_panel.refresh(active_run=None)
+        if self.window.project is not None:
+            self.panel.set_last_checkpoint(_newest_checkpoint(self.window.project.folder))
+        self.run_finished.emit(outcome)
+
+
+def _newest_checkpoint(folder: Path | None) -> tuple[Path, str] | None:
+    """(checkpoint, backbone) of the project's newest run that has one."""
+    if folder is None:
+        return None
+    for run in list_runs(folder):
+        checkpoint = run.best_checkpoint or run.last_checkpoint
+        backbone = run.config.get("model", {}).get("backbone")
+        if checkpoint is not None and backbone:
+            return checkpoint, backbone
+    return None
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
