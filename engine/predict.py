@@ -1,5 +1,7 @@
 """Batched inference: arrays, image files and folders -> detections in original image pixels.
 
+A checkpoint runs in torch; an exported ``.onnx`` model runs in onnxruntime (:mod:`engine.onnx_runtime`).
+
 On the CPU the network runs in channels-last layout under ``torch.inference_mode``; on CUDA under autocast
 (bf16 where supported, else fp16).
 """
@@ -33,11 +35,23 @@ class Detector:
         self.model = model
 
     @classmethod
-    def from_checkpoint(cls, path: Path | str, device: str | torch.device = "auto", **options) -> "Detector":
+    def from_file(cls, path: Path | str, device: str | torch.device = "auto", **options) -> "Detector":
+        """A detector from a ResYOLO checkpoint (``.pt``, run by torch) or an exported ``.onnx`` model (run by
+        onnxruntime, see :mod:`engine.onnx_runtime`). Raises :class:`engine.checkpoint.CheckpointError` for a
+        file that is neither."""
+        if Path(path).suffix.lower() == ".onnx":
+            from engine.onnx_runtime import OnnxDetector
+
+            return OnnxDetector.from_onnx(path, device, **options)
         from engine.checkpoint import model_from_checkpoint
 
         model, names, _ = model_from_checkpoint(path)
         return cls(model, names, device, **options)
+
+    @classmethod
+    def from_checkpoint(cls, path: Path | str, device: str | torch.device = "auto", **options) -> "Detector":
+        """Same as :meth:`from_file` (kept for callers written before ONNX models were accepted)."""
+        return cls.from_file(path, device, **options)
 
     @property
     def image_size(self) -> int:

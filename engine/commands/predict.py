@@ -1,5 +1,7 @@
 """``resyolo predict SOURCE --weights CKPT``: detect objects in images, a folder, a glob, a video or a camera.
 
+CKPT is a checkpoint (``.pt``) or an exported ONNX model (``.onnx``, run by onnxruntime).
+
 Writes into ``--out``: ``predictions.json`` (COCO results, see :mod:`engine.export_detections`),
 ``predictions.csv``, and annotated pictures (``<image stem>.jpg``, or ``<video stem>_annotated.mp4`` for a
 video or camera). Files of an earlier run in the same folder are replaced; source images never are (a ``--out``
@@ -27,7 +29,8 @@ def add_parser(subparsers) -> None:
         description="Detect objects with a trained checkpoint. SOURCE: an image, a folder of images, a glob "
         "pattern (quote it: 'photos/*.jpg'), a video file, or a camera index (0 = first camera).")
     parser.add_argument("source", metavar="SOURCE", help="image, folder, glob pattern, video file or camera index")
-    parser.add_argument("--weights", required=True, type=Path, metavar="CKPT", help="ResYOLO checkpoint (.pt)")
+    parser.add_argument("--weights", required=True, type=Path, metavar="CKPT",
+                        help="ResYOLO checkpoint (.pt) or a model exported by `resyolo export` (.onnx)")
     parser.add_argument("--conf", type=fraction, default=0.25, help="minimum score of a detection (default 0.25)")
     parser.add_argument("--iou", type=fraction, default=0.5,
                         help="overlap above which non-maximum suppression drops the weaker box (default 0.5)")
@@ -60,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
     if args.labels_dir is not None and args.save_labels is None:
         return usage_error("--labels-dir needs --save-labels voc or yolo")
     try:
-        detector = Detector.from_checkpoint(args.weights, args.device, conf_threshold=args.conf,
-                                            iou_threshold=args.iou)
+        detector = Detector.from_file(args.weights, args.device, conf_threshold=args.conf,
+                                      iou_threshold=args.iou)
     except CheckpointError as exc:
         return usage_error(str(exc))
     except RuntimeError as exc:  # e.g. --device cuda without a GPU
