@@ -15,7 +15,7 @@ class LiveFeature:
         self.project = None
         self.live_view: LiveView | None = None
         self.detect_folder_window: DetectFolderWindow | None = None
-        # Detections of snapshot frames, by image path: proposals for the person to accept, never labels by themselves.
+        # Detections of snapshot frames, by image path (kept here too when no Detect feature takes them as proposals).
         self.snapshot_detections: dict[Path, object] = {}
         bar = window.menuBar()
         self.menu = bar.addMenu("&Live")
@@ -45,14 +45,16 @@ class LiveFeature:
         self.detect_folder_window.raise_()
         return self.detect_folder_window
 
-    def _on_snapshot(self, ann, detections) -> None:
+    def _on_snapshot(self, ann, detections, output, detector) -> None:
         self.snapshot_detections[Path(ann.image_path)] = detections
+        offered = offer_as_proposals(self.window, ann, output, detector)
         browser = self.window.browser
         row = browser.current_row()
         browser.set_project(self.project)  # the browser lists project.annotations, which gained the snapshot
         if row >= 0:
             browser.set_current(row)
-        self.window.statusBar().showMessage(f"Snapshot {Path(ann.image_path).name} added to the project", 5000)
+        note = " with its detections as proposals to review" if offered else ""
+        self.window.statusBar().showMessage(f"Snapshot {Path(ann.image_path).name} added to the project{note}", 5000)
 
     # ----------------------------------------------------------------- the feature seam
     def project_changed(self, project) -> None:
@@ -67,6 +69,22 @@ class LiveFeature:
             if view is not None:
                 view.close()  # stops the threads (recording files are closed properly)
         return True
+
+
+def offer_as_proposals(window, ann, output, detector) -> bool:
+    """Put a snapshot's raw output in the Detect feature's proposal store (reviewed and accepted like any other
+    proposals). Classes map by name as the Detect feature's model does when it is the same model, else
+    classes the project lacks are dropped (the live view never changes the class list by itself)."""
+    from engine.autolabel import ImageProposals, map_classes
+
+    detect = next((f for f in getattr(window, "features", []) if hasattr(f, "store") and hasattr(f, "mapping")), None)
+    if detect is None or window.project is None:
+        return False
+    mapping = detect.mapping
+    if mapping is None or mapping.model_names != detector.class_names:
+        mapping = map_classes(detector.class_names, window.project.labels.names, "drop")
+    detect.store.put(ann.image_path, ImageProposals(output, (ann.width, ann.height), detector.decode, mapping))
+    return True
 
 
 def install(window) -> LiveFeature:

@@ -24,9 +24,10 @@ _VIDEO_FILTER = "Videos (" + " ".join(f"*{e}" for e in sorted(VIDEO_EXTENSIONS))
 
 
 class LiveView(QWidget):
-    """A top-level window. ``snapshot_taken(ann, detections)`` when a frame was added to the project."""
+    """A top-level window. ``snapshot_taken(ann, detections, raw_output, detector)`` when a frame was added to
+    the project."""
 
-    snapshot_taken = Signal(object, object)
+    snapshot_taken = Signal(object, object, object, object)
     stopped = Signal(str)
 
     def __init__(self, parent: QWidget | None = None):
@@ -191,7 +192,7 @@ class LiveView(QWidget):
         if self.project is None or last is None:
             self.status.setText("Snapshot needs an open project and a running view.")
             return None
-        image, detections = last
+        image, detections, output = last
         try:
             ann = save_snapshot(self.project, image)
         except OSError as exc:
@@ -199,7 +200,7 @@ class LiveView(QWidget):
             return None
         self.status.setText(f"Saved {Path(ann.image_path).name} to the project "
                             f"({detections_summary(detections, self._detector.class_names)} as proposals)")
-        self.snapshot_taken.emit(ann, detections)
+        self.snapshot_taken.emit(ann, detections, output, self._detector)
         return ann
 
     # ----------------------------------------------------------------- misc

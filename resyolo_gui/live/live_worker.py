@@ -13,6 +13,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtGui import QImage
 
@@ -45,7 +46,7 @@ class LiveDetectionThread(QThread):
         self._stop = False
         self._picture: QImage | None = None
         self._picture_taken = True
-        self._last: tuple[np.ndarray, Detections] | None = None
+        self._last: tuple[np.ndarray, Detections, torch.Tensor] | None = None
         self._record_path: Path | None = None  # set by the GUI, acted on in this thread
         self._recorder: VideoRecorder | None = None
 
@@ -58,8 +59,8 @@ class LiveDetectionThread(QThread):
             picture, self._picture_taken = self._picture, True
             return picture, LiveStats(**vars(self.stats))
 
-    def last_frame(self) -> tuple[np.ndarray, Detections] | None:
-        """The newest raw frame (RGB) and its detections, for a snapshot."""
+    def last_frame(self) -> tuple[np.ndarray, Detections, torch.Tensor] | None:
+        """The newest raw frame (RGB), its detections and the raw network output, for a snapshot."""
         with self._lock:
             return self._last
 
@@ -83,7 +84,10 @@ class LiveDetectionThread(QThread):
                         reason = "end of video" if self.reader.kind == "video" else "the source ended"
                         break
                     continue
-                detections = self.detector.detect([frame.image])[0]
+                # Detector.detect, unrolled to keep the raw output: a snapshot's proposals are re-decoded from it.
+                output = self.detector.forward(self.detector.preprocess([frame.image])).cpu()
+                size = (frame.image.shape[1], frame.image.shape[0])
+                detections = self.detector.decode(output, [size])[0].to("cpu")
                 picture = draw_detections(frame.image, detections, self.detector.class_names)
                 now = time.perf_counter()
                 times = [t for t in times if now - t < 1.0] + [now]
@@ -94,7 +98,7 @@ class LiveDetectionThread(QThread):
                 image = QImage(picture.data, picture.shape[1], picture.shape[0], picture.strides[0],
                                QImage.Format_RGB888).copy()  # copy: the array dies with this iteration
                 with self._lock:
-                    self._picture, self._last = image, (frame.image, detections)
+                    self._picture, self._last = image, (frame.image, detections, output)
                     s = self.stats
                     s.frames, s.fps, s.latency_ms, s.dropped = s.frames + 1, fps, latency, self.reader.dropped
                     tell_view, self._picture_taken = self._picture_taken, False

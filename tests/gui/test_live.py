@@ -94,6 +94,12 @@ def test_snapshot_adds_an_image_to_the_project(open_window, image_folder, checkp
     assert len(window.project.annotations) == before + 1 and ann.boxes == []  # proposals are not labels
     assert window.browser.model.rowCount() == before + 1
     assert Path(ann.image_path) in feature.snapshot_detections
+    detect = next(f for f in window.features if hasattr(f, "store"))  # the Detect feature's proposal store
+    entry = detect.store.entry(ann.image_path)
+    assert entry is not None and entry.size == (96, 64) and entry.mapping.model_names == CLASSES
+    found = len(feature.snapshot_detections[Path(ann.image_path)].scores)
+    assert len(entry.decoded(0.25, 0.5)) == found  # project classes cat, dog: nothing dropped
+    assert entry.decoded(0.01, 0.5)  # re-decoded from the kept raw output at a lower threshold
     second = view.snapshot()  # not running any more: nothing saved, a message instead
     assert second is None and "running" in view.status.text()
 
