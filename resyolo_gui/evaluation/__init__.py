@@ -1,0 +1,82 @@
+"""Evaluation feature: Evaluate > Evaluate a checkpoint… opens the evaluation window (``window.py``).
+
+``install(window)`` adds the menu; ``open_evaluation(window, checkpoint)`` is the entry point for other parts
+of the app (e.g. the training panel's "Evaluate" button after a run)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtGui import QAction
+
+
+class EvaluationFeature:
+    def __init__(self, window):
+        self.window = window
+        self.evaluation_window = None  # made on first use: most sessions never evaluate
+        menu = _menu(window, "&Evaluate")
+        self.action = QAction("Evaluate a &checkpoint…", window)
+        self.action.setStatusTip("Per-class AP, confusion matrix and the images behind each mistake")
+        self.action.triggered.connect(lambda _checked=False: self.open())
+        menu.addAction(self.action)
+
+    def open(self, checkpoint: Path | str | None = None, start: bool = False):
+        """Show the evaluation window (with ``checkpoint`` chosen, evaluating at once when ``start``)."""
+        from resyolo_gui.evaluation.window import EvaluationWindow
+
+        if self.evaluation_window is None:
+            self.evaluation_window = EvaluationWindow(self.window)
+            self.evaluation_window.refresh_checkpoints()
+        if checkpoint is not None:
+            self.evaluation_window.refresh_checkpoints(Path(checkpoint))
+        self.evaluation_window.show()
+        self.evaluation_window.raise_()
+        self.evaluation_window.activateWindow()
+        if start:
+            self.evaluation_window.start()
+        return self.evaluation_window
+
+    def project_changed(self, project) -> None:
+        # Results belong to the images of the project they were computed on.
+        if self.evaluation_window is not None:
+            self.evaluation_window.wait_for_done()
+            self.evaluation_window._show_results(None)
+            self.evaluation_window.refresh_checkpoints()
+
+    def can_close(self) -> bool:
+        # Detection is only reading: stopping it loses nothing, so closing never needs to ask.
+        if self.evaluation_window is not None:
+            self.evaluation_window.wait_for_done()
+            self.evaluation_window.close()
+        return True
+
+
+def install(window) -> EvaluationFeature:
+    return EvaluationFeature(window)
+
+
+def open_evaluation(window, checkpoint_path: Path | str | None = None, start: bool = True):
+    """Open the evaluation window of ``window`` on ``checkpoint_path`` and (by default) evaluate it now."""
+    feature = next((f for f in getattr(window, "features", []) if isinstance(f, EvaluationFeature)), None)
+    if feature is None:  # the window was built without its features (e.g. some tests)
+        feature = install(window)
+        window.features.append(feature)
+    return feature.open(checkpoint_path, start=start and checkpoint_path is not None)
+
+
+def _menu(window, title: str):
+    """The menu bar's menu called ``title``, made (before Help) when no other feature made it yet."""
+    bar = window.menuBar()
+    plain = title.replace("&", "")
+    help_action = None
+    for action in bar.actions():
+        if action.menu() is not None and action.text().replace("&", "") == plain:
+            return action.menu()
+        if action.text().replace("&", "") == "Help":
+            help_action = action
+    if help_action is None:
+        return bar.addMenu(title)
+    from PySide6.QtWidgets import QMenu
+
+    menu = QMenu(title, bar)
+    bar.insertMenu(help_action, menu)
+    return menu

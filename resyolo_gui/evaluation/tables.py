@@ -1,0 +1,187 @@
+"""Table models of the evaluation window: per-class AP, the confusion matrix, and the images behind a choice.
+
+The AP and image tables sort themselves (``sort``), so a click on a header orders by the numbers."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtGui import QColor
+
+from resyolo_gui.evaluation.scoring import Evaluation
+
+DISPLAY, BACKGROUND, TOOLTIP, ALIGN = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.BackgroundRole,
+                                       Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.TextAlignmentRole)
+RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+CENTER = int(Qt.AlignmentFlag.AlignCenter)
+
+
+def _ap_text(value: float) -> str:
+    return "—" if value is None or math.isnan(value) else f"{value:.3f}"
+
+
+class _SortedTable(QAbstractTableModel):
+    """Rows are Python tuples of values; column ``c`` sorts by ``row[c]`` (NaN and text last)."""
+
+    headers: list[str] = []
+    tooltips: list[str] = []
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.rows: list[tuple] = []
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.headers)
+
+    def headerData(self, section, orientation, role=DISPLAY):
+        if orientation == Qt.Orientation.Horizontal:
+            if role == DISPLAY:
+                return self.headers[section]
+            if role == TOOLTIP and section < len(self.tooltips):
+                return self.tooltips[section]
+        return None
+
+    def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
+        def key(row):
+            value = row[column]
+            missing = value is None or (isinstance(value, float) and math.isnan(value))
+            return (missing, value if not missing and not isinstance(value, str) else 0, str(value))
+
+        self.layoutAboutToBeChanged.emit()
+        self.rows.sort(key=key, reverse=order == Qt.SortOrder.DescendingOrder)
+        self.layoutChanged.emit()
+
+
+class APTableModel(_SortedTable):
+    headers = ["Class", "AP VOC07", "AP COCO", "#GT", "#det", "TP", "FP", "Missed"]
+    tooltips = ["", "Pascal VOC 2007 11-point AP at IoU 0.5", "COCO AP averaged over IoU 0.5:0.95",
+                "ground-truth boxes (difficult ones not counted)", "detections scored for AP (score >= 0.01)",
+                "true positives at the score threshold", "false positives and wrong-class predictions at the threshold",
+                "boxes not found, or found under another class, at the threshold"]
+
+    def set_evaluation(self, evaluation: Evaluation | None) -> None:
+        self.beginResetModel()
+        self.rows = []
+        if evaluation is not None:
+            voc, coco, analysis = evaluation.voc07, evaluation.coco, evaluation.analysis
+            for class_id, name in enumerate(evaluation.labels.names):
+                counts = analysis.class_counts(class_id)
+                self.rows.append((name, voc.per_class[name], coco.per_class[name], voc.num_gt[name], voc.num_det[name],
+                                  counts["tp"], counts["fp"], counts["fn"], class_id))
+        self.endResetModel()
+
+    def class_id(self, row: int) -> int:
+        return self.rows[row][-1]
+
+    def data(self, index, role=DISPLAY):
+        if not index.isValid():
+            return None
+        value = self.rows[index.row()][index.column()]
+        if role == DISPLAY:
+            return _ap_text(value) if index.column() in (1, 2) else str(value)
+        if role == ALIGN and index.column() > 0:
+            return RIGHT
+        return None
+
+
+class ConfusionMatrixModel(QAbstractTableModel):
+    """Rows: ground-truth classes then background; columns: predicted classes then background. Agreement
+    (the diagonal) is green, confusion red, each as dark as its share of the row's ground truth (the
+    background row: of all its false positives)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.evaluation: Evaluation | None = None
+        self.names: list[str] = []
+
+    def set_evaluation(self, evaluation: Evaluation | None) -> None:
+        self.beginResetModel()
+        self.evaluation = evaluation
+        self.names = (list(evaluation.labels.names) + ["background"]) if evaluation else []
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.names)
+
+    columnCount = rowCount
+
+    def count(self, row: int, column: int) -> int:
+        return int(self.evaluation.analysis.matrix[row, column])
+
+    def headerData(self, section, orientation, role=DISPLAY):
+        if role == DISPLAY and section < len(self.names):
+            prefix = "labelled " if orientation == Qt.Orientation.Vertical else "predicted "
+            return prefix + self.names[section]
+        if role == TOOLTIP:
+            return "rows: what the labels say" if orientation == Qt.Orientation.Vertical else \
+                "columns: what the model predicted"
+        return None
+
+    def describe(self, row: int, column: int) -> str:
+        """What a cell means, in words."""
+        bg = len(self.names) - 1
+        if row == bg and column == bg:
+            return "nothing (background found as background is not counted)"
+        if row == bg:
+            return f"false positives: {self.names[column]} predicted where no box is labelled"
+        if column == bg:
+            return f"missed: {self.names[row]} labelled, nothing predicted"
+        if row == column:
+            return f"true positives: {self.names[row]} found"
+        return f"wrong class: {self.names[row]} labelled, {self.names[column]} predicted"
+
+    def data(self, index, role=DISPLAY):
+        if not index.isValid() or self.evaluation is None:
+            return None
+        row, column = index.row(), index.column()
+        count = self.count(row, column)
+        if role == DISPLAY:
+            return str(count)
+        if role == ALIGN:
+            return CENTER
+        if role == TOOLTIP:
+            return f"{self.describe(row, column)}: {count}"
+        if role == BACKGROUND and count:
+            matrix = self.evaluation.analysis.matrix
+            total = matrix[row].sum() or 1
+            share = min(1.0, count / total)
+            hue = 120 if row == column else 0  # green agreement, red confusion
+            return QColor.fromHsv(hue, 40 + int(200 * share), 255 - int(60 * share))
+        return None
+
+
+class ImageListModel(_SortedTable):
+    headers = ["Image", "Disagreement", "Missed", "FP", "Wrong class", "TP"]
+    tooltips = ["", "missed + false positives + wrong class (ties: the model's most confident mistakes first)"]
+
+    def set_images(self, evaluation: Evaluation | None, indices: list[int]) -> None:
+        """``indices`` into ``evaluation.images``, in the order to show (worst first from ``ranked``)."""
+        self.beginResetModel()
+        self.rows = []
+        if evaluation is not None:
+            for rank, i in enumerate(indices):
+                m = evaluation.analysis.images[i]
+                # The disagreement column sorts by (count, confidence of the mistakes) through a float key.
+                key = m.disagreement + min(m.error_confidence, 999.0) / 1000.0
+                self.rows.append((Path(evaluation.images[i].image_path).name, key, len(m.misses),
+                                  len(m.false_positives), len(m.wrong_class), len(m.true_positives), i))
+        self.endResetModel()
+
+    def image_index(self, row: int) -> int:
+        return self.rows[row][-1]
+
+    def data(self, index, role=DISPLAY):
+        if not index.isValid():
+            return None
+        value = self.rows[index.row()][index.column()]
+        if role == DISPLAY:
+            return str(int(value)) if index.column() == 1 else str(value)
+        if role == ALIGN and index.column() > 0:
+            return RIGHT
+        if role == TOOLTIP and index.column() == 0:
+            return str(self.rows[index.row()][0])
+        return None
