@@ -1,4 +1,4 @@
-"""The image list: thumbnails, filters (all / unlabelled / labelled / unverified / problems / class X),
+"""The image list: thumbnails, filters (all / unlabelled / labelled / unverified / problems / has proposals / class X),
 search by name, counts, and next / previous within what the filters show."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from resyolo_gui.icons import icon
 from resyolo_gui.thumbnails import ThumbnailCache
 
 FILTERS = (("all", "All images"), ("unlabelled", "Unlabelled"), ("labelled", "Labelled"),
-           ("unverified", "Unverified"), ("problems", "Label problems"))
+           ("unverified", "Unverified"), ("problems", "Label problems"), ("proposals", "Has proposals"))
 
 
 class AnnotationListModel(QAbstractListModel):
@@ -75,6 +75,8 @@ class AnnotationFilter(QSortFilterProxyModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.mode, self.class_name, self.search, self.current_row = "all", None, "", -1
+        # Whether an image has detector proposals waiting for review (set by the detection feature).
+        self.has_proposals = lambda ann: False
 
     def set_criteria(self, mode: str, class_name: str | None, search: str) -> None:
         self.beginFilterChange()
@@ -99,6 +101,8 @@ class AnnotationFilter(QSortFilterProxyModel):
             return not ann.verified
         if self.mode == "problems":
             return Path(ann.image_path) in project.errors
+        if self.mode == "proposals":
+            return self.has_proposals(ann)
         if self.mode == "class":
             return any(b.label == self.class_name for b in ann.boxes)
         return True
@@ -156,6 +160,15 @@ class ImageBrowser(QWidget):
         index = self._filter_index(chosen) if chosen else 0
         self.filter_box.setCurrentIndex(max(index, 0))
         self.filter_box.blockSignals(False)
+        self._apply_filter()
+
+    def set_proposal_check(self, has_proposals) -> None:
+        """``has_proposals(ann) -> bool`` decides the "Has proposals" filter."""
+        self.proxy.has_proposals = has_proposals
+        self.refilter()
+
+    def refilter(self) -> None:
+        """Filter again after something the filters look at changed outside the list (e.g. new proposals)."""
         self._apply_filter()
 
     def set_filter(self, mode: str, class_name: str | None = None) -> None:

@@ -79,6 +79,7 @@ class BoxEditing:
             self.scene().clearSelection()
         for item in self._items.values():
             item.setVisible(not hidden)
+        self.proposal_layer.set_hidden(hidden)
 
     def refresh_boxes(self, forget_history: bool = True) -> None:
         """Mirror the model again after it changed outside the canvas (the class panel).
@@ -131,9 +132,12 @@ class BoxEditing:
             self.set_box_geometry([(b, r.translated(dx, dy)) for b, r in zip(boxes, rects)], "Nudge boxes")
 
     def delete_selection(self) -> None:
+        """Del: delete the selected boxes; with none selected, reject the selected or hovered proposal."""
         boxes = self.selected_boxes()
         if boxes:
             self._push(DeleteBoxesCommand(self._ann, boxes, self._after_model_edit))
+        else:
+            self.proposal_layer.reject_active()
 
     def duplicate_selection(self) -> None:
         """Copies of the selected boxes, offset so they can be told apart; the copies become the selection."""
@@ -239,6 +243,7 @@ class BoxEditing:
             item.setVisible(not self._boxes_hidden)
             text = f"{box.label} (difficult)" if box.difficult else box.label
             item.show_box(self._project.color_of(box.label), text)
+        self.proposal_layer.sync()  # an accepted or undone box hides or brings back its proposal
         self._update_action_states()
 
     def _selected_items(self) -> list[BoxItem]:
@@ -283,6 +288,8 @@ class BoxEditing:
         editable, selected = self._editable(), self._selected_items()
         for action in (acts.delete, acts.duplicate, acts.difficult):
             action.setEnabled(bool(selected))
+        if self.proposal_layer.proposals():
+            acts.delete.setEnabled(True)  # Del rejects the selected or hovered proposal
         acts.difficult.setChecked(bool(selected) and all(i.box.difficult for i in selected))
         for action in (acts.draw, acts.hide_boxes, *acts.set_class):
             action.setEnabled(editable)

@@ -20,6 +20,7 @@ from resyolo_gui.canvas.actions import build_canvas_actions
 from resyolo_gui.canvas.box_item import HANDLE_CURSORS, HANDLE_PX, BoxItem, handle_points, resized_rect
 from resyolo_gui.canvas.editing import MIN_BOX_SIZE, BoxEditing
 from resyolo_gui.canvas.image_view import ImageView
+from resyolo_gui.canvas.proposals import ProposalLayer
 
 MIN_DRAG_PX = 4  # a press that moves less than this on screen is a click, not a drawn box
 NUDGE_KEYS = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
@@ -56,6 +57,7 @@ class AnnotationCanvas(BoxEditing, ImageView):
         ImageView.__init__(self, parent)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
         self._init_editing()
+        self.proposal_layer = ProposalLayer(self)  # detector proposals, apart from the labels
         self._gesture: _Drawing | _Moving | _Resizing | None = None
         self._draw_mode = False
         self._cursor_scene: QPointF | None = None
@@ -79,6 +81,7 @@ class AnnotationCanvas(BoxEditing, ImageView):
         """
         self._cancel_gesture()
         self._items.clear()
+        self.proposal_layer.forget_items()  # the scene is cleared below
         if rgb is None:
             self.show_message(message or "No image")
         else:
@@ -123,8 +126,9 @@ class AnnotationCanvas(BoxEditing, ImageView):
             self._start_drawing(point, event.position())
             return
         item = self._box_at(point)
+        self.proposal_layer.select(None if item is not None else self.proposal_layer.proposal_at(point))
         if item is None:
-            super().mousePressEvent(event)  # empty image: rubber-band selection
+            super().mousePressEvent(event)  # empty image (or a proposal): rubber-band selection
             return
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             item.setSelected(not item.isSelected())
@@ -155,6 +159,7 @@ class AnnotationCanvas(BoxEditing, ImageView):
                 item.set_preview_rect(rect.translated(dx, dy))
         else:
             self._update_hover_cursor(event.position(), point)
+            self.proposal_layer.hover(self.proposal_layer.proposal_at(point))
             super().mouseMoveEvent(event)
         if self._draw_mode:
             self.viewport().update()  # the crosshair follows the mouse
@@ -202,8 +207,10 @@ class AnnotationCanvas(BoxEditing, ImageView):
                 self._cancel_gesture()
             elif self._draw_mode:
                 self.set_draw_mode(False)
-            else:
+            elif self.scene().selectedItems() or not self.proposal_layer.proposals():
                 self.scene().clearSelection()
+            else:
+                self.proposal_layer.reject_all()
             event.accept()
             return
         super().keyPressEvent(event)

@@ -1,0 +1,47 @@
+"""Running the detector off the GUI thread: one image (proposals) or many (auto-labelling a folder).
+
+The worker only computes raw network outputs (:func:`engine.autolabel.raw_outputs`); decoding them into
+proposals happens on the GUI thread, where the thresholds live, so slider moves never need the network.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QThread, Signal
+
+from engine.autolabel import raw_outputs
+from engine.checkpoint import CheckpointError
+
+BATCH_SIZE = 4
+
+
+class DetectionWorker(QThread):
+    detector_loaded = Signal(object)  # the Detector built from the checkpoint (kept by the caller for next time)
+    result = Signal(object)  # engine.autolabel.RawResult, one per image, in order
+    progress = Signal(int, int)  # images done, images in all
+    failed = Signal(str)  # the model could not be loaded or run; the message names the file
+
+    def __init__(self, checkpoint: Path, detector, paths: list[Path], parent=None):
+        super().__init__(parent)
+        self.checkpoint, self.detector, self.paths = Path(checkpoint), detector, list(paths)
+
+    def cancel(self) -> None:
+        """Stop after the current batch; what was done stays."""
+        self.requestInterruption()
+
+    def run(self) -> None:
+        from engine.predict import Detector  # deferred: torch model code is only needed once detection starts
+
+        try:
+            if self.detector is None:
+                self.detector = Detector.from_checkpoint(self.checkpoint)
+                self.detector_loaded.emit(self.detector)
+            total = len(self.paths)
+            for done, raw in enumerate(raw_outputs(self.detector, self.paths, BATCH_SIZE,
+                                                   should_stop=self.isInterruptionRequested), start=1):
+                self.result.emit(raw)
+                self.progress.emit(done, total)
+        except CheckpointError as exc:
+            self.failed.emit(str(exc))
+        except (RuntimeError, ValueError, OSError, MemoryError) as exc:  # e.g. out of memory on the device
+            self.failed.emit(f"Detection with {self.checkpoint} failed: {exc}")

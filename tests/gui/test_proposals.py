@@ -1,0 +1,209 @@
+"""Detect menu end to end: a tiny real checkpoint whose network output is fixed (so detections are known),
+proposals as a separate canvas layer, accept / reject / undo, live thresholds, folder auto-labelling."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from PySide6.QtCore import Qt
+
+from engine.checkpoint import save_checkpoint
+from engine.config import ModelConfig
+from engine.weights import build_model
+from engine.predict import Detector
+from resyolo_gui.canvas.box_item import BoxItem
+from resyolo_gui.detection.dialogs import AutoLabelOptions
+from resyolo_gui.detection.feature import DetectionFeature
+
+# (cx, cy, w, h, confidence, class) as fractions of the image, one per grid cell of the 64-pixel model (2 x 2).
+# The third duplicates img0's cat label (4, 5, 30, 40) in a 64 x 48 image: IoU ~0.97, hidden.
+DETECTIONS = [(0.75, 0.25, 0.25, 0.25, 0.9, 0), (0.75, 0.75, 0.25, 0.25, 0.4, 1),
+              (17 / 64, 22.5 / 48, 26 / 64, 35 / 48, 0.8, 0)]
+
+
+def fixed_output(batch_size: int) -> torch.Tensor:
+    out = torch.zeros(batch_size, 2, 2, 12)
+    for cx, cy, w, h, conf, label in DETECTIONS:
+        col, row = int(cx * 2), int(cy * 2)
+        out[:, row, col, :5] = torch.tensor([cx * 2 - col, cy * 2 - row, w, h, conf])
+        out[:, row, col, 10 + label] = 1.0
+    return out
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    model, _ = build_model(ModelConfig(num_classes=2, backbone="resnet18", image_size=64), "none")
+    return save_checkpoint(tmp_path_factory.mktemp("model") / "tiny.pt", model, ["cat", "dog"], epoch=3,
+                           metrics={"map50": 0.625})
+
+
+@pytest.fixture
+def forward_calls(monkeypatch) -> list[int]:
+    """The network's forward replaced by a fixed output; the list records each call's batch size."""
+    calls = []
+
+    def forward(self, batch):
+        calls.append(len(batch))
+        return fixed_output(len(batch))
+
+    monkeypatch.setattr(Detector, "forward", forward)
+    return calls
+
+
+def detection(window) -> DetectionFeature:
+    return next(f for f in window.features if isinstance(f, DetectionFeature))
+
+
+def run_and_wait(qtbot, feature: DetectionFeature, start) -> None:
+    assert start()
+    qtbot.waitUntil(lambda: not feature.is_running() and feature.panel.propose_button.isEnabled(), timeout=30000)
+
+
+def snapshot(folder: Path, settings: bool = True) -> dict[str, bytes]:
+    """Every file's bytes; ``settings=False`` leaves out FOLDER/.resyolo (a save always writes project.json)."""
+    files = {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {k: v for k, v in files.items() if settings or not k.startswith(".resyolo")}
+
+
+def test_model_picker_shows_classes_input_size_and_figures(qtbot, open_window, image_folder, checkpoint, tmp_path):
+    run = image_folder / ".resyolo" / "runs" / "run1"
+    run.mkdir(parents=True)
+    shutil.copy(checkpoint, run / "best.pt")
+    window = open_window(image_folder)
+    picker = detection(window).picker
+    picker.set_project_folder(image_folder)
+    assert picker.combo.itemText(1) == "run1 / best.pt"
+    with qtbot.waitSignal(picker.model_chosen) as chosen:
+        picker.combo.activated.emit(1)
+    assert chosen.args == [str(run / "best.pt")] and picker.current_checkpoint() == run / "best.pt"
+    text = picker.info_label.text()
+    assert "2 classes: cat, dog" in text and "input 64 x 64" in text and "mAP50 0.625" in text
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(b"not a checkpoint")
+    picker.ask_checkpoint_file = lambda: str(broken)
+    assert not picker.browse()
+    assert "broken.pt" in picker.info_label.text() and picker.current_checkpoint() == run / "best.pt"
+
+
+def test_proposals_form_a_separate_layer_and_sliders_do_not_run_the_network(
+        qtbot, open_window, image_folder, checkpoint, forward_calls):
+    window = open_window(image_folder)
+    feature, canvas = detection(window), window.canvas
+    ann = window.current_annotation()
+    labels_before = list(ann.boxes)
+    assert feature.picker.choose(checkpoint)
+    assert feature.mapping.identical
+    run_and_wait(qtbot, feature, feature.propose_current)
+    assert forward_calls == [1]
+    layer = canvas.proposal_layer
+    assert [item.tag_text() for item in layer.items()] == ["cat 0.90", "dog 0.40"]  # the duplicate is hidden
+    assert layer.items()[0].rect().getCoords() == pytest.approx((40, 6, 56, 18))
+    assert ann.boxes == labels_before and len([i for i in canvas.scene().items() if isinstance(i, BoxItem)]) == 1
+    assert not window.project.is_dirty(ann)  # proposals are not edits
+
+    feature.panel.conf_slider.setValue(50)
+    assert [item.tag_text() for item in layer.items()] == ["cat 0.90"]
+    feature.panel.conf_slider.setValue(10)
+    assert len(layer.items()) == 2
+    assert forward_calls == [1]  # decoded again from the kept output
+
+
+def test_accept_reject_and_undo(qtbot, open_window, image_folder, checkpoint, forward_calls):
+    window = open_window(image_folder)
+    feature, canvas = detection(window), window.canvas
+    ann, layer = window.current_annotation(), canvas.proposal_layer
+    feature.picker.choose(checkpoint)
+    run_and_wait(qtbot, feature, feature.propose_current)
+    canvas.setFocus()
+    cat = layer.proposals()[0]
+    layer.select(cat)
+    qtbot.keyClick(canvas, Qt.Key.Key_Return)
+    assert len(ann.boxes) == 2 and ann.boxes[-1].xyxy() == pytest.approx(cat.box.xyxy())
+    assert window.project.is_dirty(ann)
+    assert [p.box.label for p in layer.proposals()] == ["dog"]  # the accepted one is a label now
+    assert any(isinstance(i, BoxItem) and i.box is ann.boxes[-1] for i in canvas.scene().items())
+
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(ann.boxes) == 1  # undo takes the box back ...
+    assert [p.box.label for p in layer.proposals()] == ["cat", "dog"]  # ... and the proposal returns
+
+    layer.select(layer.proposals()[1])
+    qtbot.keyClick(canvas, Qt.Key.Key_Delete)
+    assert [p.box.label for p in layer.proposals()] == ["cat"] and len(ann.boxes) == 1
+    feature.panel.conf_slider.setValue(5)
+    assert [p.box.label for p in layer.proposals()] == ["cat"]  # rejected stays rejected
+
+    qtbot.keyClick(canvas, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert [b.label for b in ann.boxes] == ["cat", "cat"] and layer.proposals() == []
+    canvas.undo_stack().undo()
+    assert layer.proposals() and len(ann.boxes) == 1
+    qtbot.keyClick(canvas, Qt.Key.Key_Escape)
+    assert layer.proposals() == [] and len(ann.boxes) == 1
+
+
+def test_missing_model_classes_are_dropped_or_added(qtbot, open_window, image_folder, tmp_path, forward_calls):
+    model, _ = build_model(ModelConfig(num_classes=2, backbone="resnet18", image_size=64), "none")
+    path = save_checkpoint(tmp_path / "birds.pt", model, ["CAT", "bird"])
+    window = open_window(image_folder)
+    feature, layer = detection(window), window.canvas.proposal_layer
+    asked = []
+    feature.ask_missing_classes = lambda missing: asked.append(missing) or "drop"
+    feature.picker.choose(path)
+    assert asked == [["bird"]] and "bird" in feature.panel.mapping_label.text()
+    run_and_wait(qtbot, feature, feature.propose_current)
+    assert [p.box.label for p in layer.proposals()] == ["cat"]  # CAT -> cat by name; bird dropped
+    feature.ask_missing_classes = lambda missing: "add"
+    feature.picker.choose(path)
+    assert "bird" in window.project.labels.names
+    run_and_wait(qtbot, feature, feature.propose_current)
+    assert [p.box.label for p in layer.proposals()] == ["cat", "bird"]
+
+
+def test_auto_label_folder_proposes_on_the_chosen_images_and_writes_nothing(
+        qtbot, open_window, image_folder, checkpoint, forward_calls):
+    before = snapshot(image_folder)
+    window = open_window(image_folder)
+    feature = detection(window)
+    feature.picker.choose(checkpoint)
+    feature.ask_auto_label_options = lambda unlabelled, total: AutoLabelOptions(only_unlabelled=True)
+    run_and_wait(qtbot, feature, feature.auto_label_folder)
+    assert sorted(p.name for p in feature.store.paths()) == ["img3.jpg", "img4.jpg"]
+    assert sum(forward_calls) == 2
+    window.browser.set_current(3)
+    window.browser.set_filter("proposals")
+    assert window.browser.visible_rows() == [3, 4]
+    assert snapshot(image_folder) == before  # no label file written or touched
+
+    feature.ask_auto_label_options = lambda unlabelled, total: AutoLabelOptions(only_unlabelled=False)
+    run_and_wait(qtbot, feature, feature.auto_label_folder)
+    assert len(feature.store.paths()) == 5
+    assert window.browser.visible_rows() == [0, 1, 2, 3, 4]
+    window.saving.save()
+    assert snapshot(image_folder, settings=False) == before  # nothing accepted: no label file written
+
+    window.browser.set_current(4)
+    qtbot.waitUntil(lambda: window.canvas.annotation() is window.project.annotations[4]
+                    and window.canvas.has_image(), timeout=5000)
+    assert window.canvas.proposal_layer.accept_all()
+    window.saving.save()
+    after = snapshot(image_folder, settings=False)
+    assert "img4.xml" in after and "cat" in after["img4.xml"].decode()
+    assert {k: v for k, v in after.items() if k != "img4.xml"} == before  # the others byte-identical
+
+
+def test_replacing_existing_labels_is_an_explicit_undoable_choice(
+        qtbot, open_window, image_folder, checkpoint, forward_calls):
+    window = open_window(image_folder)
+    feature, layer = detection(window), window.canvas.proposal_layer
+    ann = window.current_annotation()
+    old = ann.boxes[0]
+    feature.picker.choose(checkpoint)
+    feature.ask_auto_label_options = lambda unlabelled, total: AutoLabelOptions(False, replace_existing=True)
+    run_and_wait(qtbot, feature, feature.auto_label_folder)
+    assert len(layer.proposals()) == 3  # the label to be replaced hides nothing
+    layer.accept_all()
+    assert old not in ann.boxes and len(ann.boxes) == 3 and layer.proposals() == []
+    window.canvas.undo_stack().undo()
+    assert ann.boxes == [old] and ann.boxes[0] is old
