@@ -57,8 +57,8 @@ class _SortedTable(QAbstractTableModel):
 
 
 class APTableModel(_SortedTable):
-    headers = ["Class", "AP VOC07", "AP COCO", "#GT", "#det", "TP", "FP", "Missed"]
-    tooltips = ["", "Pascal VOC 2007 11-point AP at IoU 0.5", "COCO AP averaged over IoU 0.5:0.95",
+    headers = ["Class", "VOC07", "COCO", "#GT", "#det", "TP", "FP", "Missed"]
+    tooltips = ["", "AP, Pascal VOC 2007 11-point, IoU 0.5", "AP, COCO, averaged over IoU 0.5:0.95",
                 "ground-truth boxes (difficult ones not counted)", "detections scored for AP (score >= 0.01)",
                 "true positives at the score threshold", "false positives and wrong-class predictions at the threshold",
                 "boxes not found, or found under another class, at the threshold"]
@@ -114,8 +114,7 @@ class ConfusionMatrixModel(QAbstractTableModel):
 
     def headerData(self, section, orientation, role=DISPLAY):
         if role == DISPLAY and section < len(self.names):
-            prefix = "labelled " if orientation == Qt.Orientation.Vertical else "predicted "
-            return prefix + self.names[section]
+            return self.names[section]
         if role == TOOLTIP:
             return "rows: what the labels say" if orientation == Qt.Orientation.Vertical else \
                 "columns: what the model predicted"
@@ -155,8 +154,10 @@ class ConfusionMatrixModel(QAbstractTableModel):
 
 
 class ImageListModel(_SortedTable):
-    headers = ["Image", "Disagreement", "Missed", "FP", "Wrong class", "TP"]
-    tooltips = ["", "missed + false positives + wrong class (ties: the model's most confident mistakes first)"]
+    headers = ["Image", "Disagree", "Missed", "FP", "Wrong", "TP"]
+    tooltips = ["", "missed + false positives + wrong class (ties: the model's most confident mistakes first)",
+                "labelled boxes nothing found", "predictions where nothing is labelled",
+                "found at the right place under another class", "labelled boxes found"]
 
     def set_images(self, evaluation: Evaluation | None, indices: list[int]) -> None:
         """``indices`` into ``evaluation.images``, in the order to show (worst first from ``ranked``)."""

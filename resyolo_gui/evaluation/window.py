@@ -58,6 +58,7 @@ class EvaluationWindow(QWidget):
                        self.stop_button, QLabel("Score ≥", self), self.threshold, self.rescore_button):
             bar.addWidget(widget)
         bar.addWidget(self.progress, 1)
+        bar.addStretch(1)
         self.status = QLabel("Choose a checkpoint and press Evaluate.", self)
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -67,7 +68,7 @@ class EvaluationWindow(QWidget):
         self.ap_table.clicked.connect(lambda index: self.show_class(self.ap_model.class_id(index.row())))
         self.map_label = QLabel(self)
         self.pr_plot = PRPlot(self)
-        left = self._column([self.map_label, self.ap_table, self.pr_plot], [0, 2, 3])
+        left = self._column([self.map_label, self.ap_table, self.pr_plot], [0, 1, 3])
 
         self.matrix_model = ConfusionMatrixModel(self)
         self.matrix = self._table(self.matrix_model, sortable=False)
@@ -88,7 +89,8 @@ class EvaluationWindow(QWidget):
         caption_layout.setContentsMargins(0, 0, 0, 0)
         caption_layout.addWidget(self.images_caption, 1)
         caption_layout.addWidget(self.all_images_button)
-        matrix_caption = QLabel("Confusion matrix (rows: labels, columns: predictions). Click a cell for its images.", self)
+        matrix_caption = QLabel("<b>Confusion matrix</b> — rows: what the labels say, columns: what the model "
+                                "predicted. Click a cell for its images.", self)
         matrix_caption.setWordWrap(True)
         middle = self._column([matrix_caption, self.matrix, caption_row, self.image_table], [0, 2, 0, 3])
 
@@ -97,7 +99,7 @@ class EvaluationWindow(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         for widget in (left, middle, self.comparison):
             splitter.addWidget(widget)
-        splitter.setSizes([420, 460, 620])
+        splitter.setSizes([470, 430, 700])
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.status)
