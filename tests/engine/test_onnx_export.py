@@ -169,3 +169,11 @@ def test_predict_refuses_foreign_or_corrupt_onnx(tmp_path, capsys):
     onnx.save(model, str(foreign))
     with pytest.raises(OnnxModelError, match="not one written by `resyolo export`"):
         Detector.from_file(foreign, "cpu")
+
+
+def test_dynamo_exporter_matches_torch(checkpoint, tmp_path):
+    out = tmp_path / "dynamo.onnx"
+    assert main(["export", str(checkpoint), "--onnx", str(out), "--dynamic-batch", "--exporter", "dynamo"]) == 0
+    assert not list(tmp_path.glob("*.data")), "weights inside the .onnx file, not in a separate data file"
+    images = torch.rand(3, 3, 64, 64, generator=torch.Generator().manual_seed(11))
+    np.testing.assert_allclose(OnnxModel(out)(images).numpy(), torch_output(checkpoint, images), atol=ATOL, rtol=0)
