@@ -62,7 +62,7 @@ class TrainingCharts(QWidget):
         plot.setLabel("bottom", "epoch")
         plot.setLabel("left", y_label)
         plot.showGrid(x=True, y=True, alpha=0.2)
-        plot.addLegend(offset=(-8, 8), labelTextSize="8pt")
+        plot.addLegend(offset=(-8, 8), labelTextSize="8pt", verSpacing=-8, brush=(255, 255, 255, 190))
         plot.setDownsampling(auto=True, mode="peak")  # long runs: tens of thousands of batch points
         plot.setClipToView(True)
         return plot
@@ -138,6 +138,8 @@ class TrainingCharts(QWidget):
         for key in self._dirty:
             xs, ys = self._points[key]
             self._curves[key].setData(np.asarray(xs, dtype=float), np.asarray(ys, dtype=float))
+            if key == "lr" and ys:  # from 0: a constant rate would otherwise fill the chart with noise-level ticks
+                self.lr_plot.setYRange(0, max(ys) * 1.15, padding=0)
         self._dirty.clear()
 
     def save_png(self, path: Path | str) -> bool:

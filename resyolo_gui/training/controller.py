@@ -96,7 +96,9 @@ class TrainingFeature(QObject):
         self._raise(self.charts_dock)
         self._raise(self.train_dock)
         if first_time:  # the charts get a good share of the height, the image keeps the rest
-            self.window.resizeDocks([self.charts_dock], [int(self.window.height() * 0.42)], Qt.Vertical)
+            height = self.window.height()
+            self.window.resizeDocks([self.charts_dock, self.train_dock], [int(height * 0.42), int(height * 0.4)],
+                                    Qt.Vertical)
 
     @staticmethod
     def _raise(dock: QDockWidget) -> None:

@@ -43,8 +43,7 @@ class TrainPanel(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(form)
         scroll.setFrameShape(QScrollArea.NoFrame)
-        self.weights_warning = self._wrapping_label("color: #b06000;")
-        self.weights_warning.setText(RANDOM_WEIGHTS_WARNING)
+        scroll.setMinimumHeight(200)  # the settings stay usable when other docks share the column
         self.message = self._wrapping_label()
         self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.progress = QProgressBar(self)
@@ -64,7 +63,6 @@ class TrainPanel(QWidget):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
         layout.addWidget(scroll, 1)
-        layout.addWidget(self.weights_warning)
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
         layout.addWidget(self.message)
@@ -102,7 +100,7 @@ class TrainPanel(QWidget):
 
     def _model_group(self, model: ModelConfig) -> QGroupBox:
         group = QGroupBox("Model", self)
-        form = QFormLayout(group)
+        form = self._model_form = QFormLayout(group)
         self.backbone = QComboBox(group)
         self.backbone.addItems(list(BACKBONES))
         self.backbone.setCurrentText(model.backbone)
@@ -115,6 +113,9 @@ class TrainPanel(QWidget):
         form.addRow("Backbone", self.backbone)
         form.addRow("Input size", self.image_size)
         form.addRow("Starting weights", self.weights)
+        self.weights_warning = self._wrapping_label("color: #b06000;")
+        self.weights_warning.setText(RANDOM_WEIGHTS_WARNING)
+        form.addRow(self.weights_warning)
         return group
 
     def _training_group(self, recipe: TrainConfig) -> QGroupBox:
@@ -185,7 +186,7 @@ class TrainPanel(QWidget):
         self._update_weights_warning()
 
     def _update_weights_warning(self) -> None:
-        self.weights_warning.setVisible(self.weights.currentData() == "none")
+        self._model_form.setRowVisible(self.weights_warning, self.weights.currentData() == "none")
 
     # ---- reading and state -------------------------------------------------------------------------------
     def data_choice(self) -> DataChoice:
