@@ -69,13 +69,9 @@ class OnnxModel:
         self.path = Path(path)
         if not self.path.is_file():
             raise OnnxModelError(f"{self.path}: no such file")
+        providers = onnx_providers(device)
         try:
-            self.session = onnxruntime.InferenceSession(str(self.path), providers=onnx_providers(device))
-        except RuntimeError as exc:
-            if "CUDA" in str(exc) and "onnxruntime" in str(exc):
-                raise
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise OnnxModelError(f"{self.path} is not a readable ONNX model ({first[:200]})") from None
+            self.session = onnxruntime.InferenceSession(str(self.path), providers=providers)
         except Exception as exc:  # onnxruntime raises its own exception types for a foreign or corrupt file
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise OnnxModelError(f"{self.path} is not a readable ONNX model ({first[:200]})") from None
