@@ -12,7 +12,7 @@ BUNDLE="$ROOT/dist/resyolo"
 
 if [[ "${1:-}" != "--skip-build" ]]; then
     started=$(date +%s)
-    python -m PyInstaller --noconfirm --clean --log-level WARN \
+    python -m PyInstaller --noconfirm --log-level WARN \
         --workpath "$ROOT/build/pyinstaller" --distpath "$ROOT/dist" packaging/resyolo.spec
     echo "build: $(( $(date +%s) - started )) s, size $(du -sh "$BUNDLE" | cut -f1) ($BUNDLE)"
 fi

@@ -57,7 +57,8 @@ def test_installer_refuses_a_folder_without_the_bundle(tmp_path):
 
 
 @pytest.mark.parametrize("needed", ["resyolo_launcher.py", "assets", 'collect_submodules("engine")',
-                                    'collect_submodules("resyolo_gui")', "COLLECT("])
+                                    'collect_submodules("resyolo_gui")', "COLLECT(",
+                                    "binaries=torchvision_extensions"])
 def test_spec_builds_a_folder_with_the_app_engine_and_assets(needed):
     spec = (ROOT / "packaging" / "resyolo.spec").read_text()
     ast.parse(spec)  # at least valid Python
