@@ -43,7 +43,7 @@ def build_menus(window: "MainWindow") -> None:
     _action(window, image_menu, "&Next Image", lambda: window.step(1), ["D", "PgDown"], "next")
     _action(window, image_menu, "&Previous Image", lambda: window.step(-1), ["A", "PgUp"], "previous")
     _action(window, image_menu, "Mark &Verified", window.toggle_verified, ["Space"], "verified")
-    _action(window, image_menu, "Paste Boxes of &Previous Image", window.paste_previous_boxes, ["Ctrl+Shift+V"])
+    _action(window, image_menu, "Paste Boxes of &Previous Image", window.paste_previous_boxes, ["Ctrl+V"])
     acts = window.canvas.canvas_actions
     edit_menu = bar.addMenu("&Edit")
     for group in ([acts.undo, acts.redo], [acts.draw, acts.delete, acts.duplicate, acts.difficult]):

@@ -52,7 +52,11 @@ class DetectionFeature(QObject):
         self._build_menu()
 
     def _build_menu(self) -> None:
-        menu = self.window.menuBar().addMenu("&Detect")
+        bar = self.window.menuBar()
+        menu = bar.addMenu("&Detect")
+        help_menu = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
+        if help_menu is not None:  # keep Help last, where people look for it
+            bar.insertMenu(help_menu, menu)
         self.choose_action = self._action(menu, "&Choose model…", self.choose_model)
         self.propose_action = self._action(menu, "&Propose boxes on this image", self.propose_current, "Ctrl+R")
         self.auto_label_action = self._action(menu, "&Auto-label folder…", self.auto_label_folder)
