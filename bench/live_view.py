@@ -58,9 +58,23 @@ def bare_fps(detector: Detector, repeats: int) -> float:
     return 1.0 / median_seconds(lambda: detector.forward(batch), repeats=repeats, warmup=3, sync=sync)
 
 
+def run_event_loop(seconds: float, view=None) -> None:
+    """Qt's own event loop for ``seconds`` (or until the view stops): it sleeps between events, as in the app,
+    where a polling loop would take CPU time and the GIL from the model."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    if view is not None:
+        watch = QTimer()
+        watch.timeout.connect(lambda: None if view.is_running() else loop.quit())
+        watch.start(100)
+    loop.exec()
+
+
 def live_run(app, checkpoint: Path, video: Path, device: str, seconds: float, warmup: float) -> tuple[float, float, int]:
     """One live view run: (frames per second after the warm-up, longest event-loop stall in ms, dropped)."""
-    from PySide6.QtCore import QElapsedTimer, QTimer
+    from PySide6.QtCore import QTimer
 
     from resyolo_gui.live.live_view import LiveView
 
@@ -76,16 +90,10 @@ def live_run(app, checkpoint: Path, video: Path, device: str, seconds: float, wa
     timer.setInterval(5)
     timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
     assert view.start(), view.status.text()
-    clock = QElapsedTimer()
-    clock.start()
-    while clock.elapsed() < warmup * 1000:
-        app.processEvents()
-        time.sleep(0.001)
+    run_event_loop(warmup)
     start_frames, start = view.thread.stats.frames, time.perf_counter()
     timer.start()
-    while time.perf_counter() - start < seconds and view.is_running():
-        app.processEvents()
-        time.sleep(0.001)  # an idle event loop waits for events; this loop stands in for it
+    run_event_loop(seconds, view)
     elapsed = time.perf_counter() - start
     frames = view.thread.stats.frames - start_frames if view.thread is not None else view.last_stats.frames - start_frames
     timer.stop()
