@@ -61,6 +61,9 @@ def main() -> int:
     from resyolo_gui.settings import AppSettings
 
     app = QApplication(["bench"])
+    from resyolo_gui.gc_guard import collect_garbage_on_gui_thread
+
+    collect_garbage_on_gui_thread(app)  # as the app does: workers never destroy Qt objects
     shown: list[tuple[float, str]] = []
 
     def run_until(condition, max_s: float = 30.0) -> None:

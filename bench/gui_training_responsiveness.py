@@ -37,6 +37,9 @@ def main() -> None:
     from resyolo_gui.training.controller import TrainingFeature
 
     app = QApplication([])
+    from resyolo_gui.gc_guard import collect_garbage_on_gui_thread
+
+    collect_garbage_on_gui_thread(app)  # as the app does: workers never destroy Qt objects
     folder = Path(tempfile.mkdtemp(prefix="resyolo-bench-train-")) / "shapes"
     generate_dataset(folder, num_images=48, num_classes=3, seed=0, image_size=(160, 160))
     window = MainWindow(Project.open(folder), AppSettings())

@@ -118,6 +118,9 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
+    from resyolo_gui.gc_guard import collect_garbage_on_gui_thread
+
+    collect_garbage_on_gui_thread(app)  # as the app does: workers never destroy Qt objects
     folder = Path(tempfile.mkdtemp(prefix="resyolo-live-bench-"))
     rows = []
     for spec in args.configs:

@@ -35,8 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     except ProjectError as exc:
         print(f"resyolo-gui: {exc}", file=sys.stderr)
         return 2
+    from resyolo_gui.gc_guard import collect_garbage_on_gui_thread
+
     app = QApplication.instance() or QApplication(["resyolo-gui"])
     app.setApplicationName("ResYOLO")
+    collect_garbage_on_gui_thread(app)  # never let a worker thread destroy Qt objects
     apply_style(app)
     settings = AppSettings()
     if args.folder is not None:

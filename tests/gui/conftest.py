@@ -31,6 +31,24 @@ def make_image_folder(folder: Path, count: int = 5, labelled: int = 3, size=(64,
     return folder
 
 
+@pytest.fixture(autouse=True, scope="session")
+def garbage_collected_on_gui_thread(qapp):
+    """As in the app (resyolo_gui.app): a training or detection worker thread must never run the collector."""
+    from resyolo_gui.gc_guard import collect_garbage_on_gui_thread
+
+    collect_garbage_on_gui_thread(qapp)
+    yield
+
+
+@pytest.fixture(autouse=True)
+def collect_between_tests(qapp):
+    """Windows of the previous test die here, on the GUI thread, not inside the next test's worker thread."""
+    import gc
+
+    yield
+    gc.collect()
+
+
 @pytest.fixture
 def make_folder():
     return make_image_folder
