@@ -18,8 +18,9 @@ class Cycle:
 def test_worker_allocations_never_run_the_collector_and_the_gui_thread_does(qapp, qtbot):
     guard = collect_garbage_on_gui_thread(qapp)
     assert not gc.isenabled()
+    gc.collect()  # start from a clean slate: the counts below are ours
     Cycle.died_on.clear()
-    for _ in range(50):
+    for _ in range(1000):  # more than Python's generation-0 threshold (700): a collection is due
         Cycle()
 
     def allocate_a_lot():  # with automatic collection this would collect the cycles here
@@ -30,6 +31,6 @@ def test_worker_allocations_never_run_the_collector_and_the_gui_thread_does(qapp
     worker.start()
     worker.join()
     assert "worker" not in Cycle.died_on
-    guard.check()  # what the GUI thread's timer does
-    qtbot.waitUntil(lambda: len(Cycle.died_on) == 50, timeout=5000)
+    guard.check()  # what the GUI thread's timer does every 500 ms
+    assert len(Cycle.died_on) == 1000
     assert set(Cycle.died_on) == {threading.main_thread().name}
