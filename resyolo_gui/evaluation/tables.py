@@ -45,6 +45,22 @@ class _SortedTable(QAbstractTableModel):
                 return self.tooltips[section]
         return None
 
+    def row_id(self, row: int) -> int:
+        """The hidden last value of each row: what the row stands for (a class id, an image index)."""
+        return self.rows[row][-1]
+
+    def display_text(self, column: int, value) -> str:
+        return str(value)
+
+    def data(self, index, role=DISPLAY):
+        if not index.isValid():
+            return None
+        if role == DISPLAY:
+            return self.display_text(index.column(), self.rows[index.row()][index.column()])
+        if role == ALIGN and index.column() > 0:
+            return RIGHT
+        return None
+
     def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
         def key(row):
             value = row[column]
@@ -75,17 +91,10 @@ class APTableModel(_SortedTable):
         self.endResetModel()
 
     def class_id(self, row: int) -> int:
-        return self.rows[row][-1]
+        return self.row_id(row)
 
-    def data(self, index, role=DISPLAY):
-        if not index.isValid():
-            return None
-        value = self.rows[index.row()][index.column()]
-        if role == DISPLAY:
-            return _ap_text(value) if index.column() in (1, 2) else str(value)
-        if role == ALIGN and index.column() > 0:
-            return RIGHT
-        return None
+    def display_text(self, column: int, value) -> str:
+        return _ap_text(value) if column in (1, 2) else str(value)
 
 
 class ConfusionMatrixModel(QAbstractTableModel):
@@ -173,16 +182,12 @@ class ImageListModel(_SortedTable):
         self.endResetModel()
 
     def image_index(self, row: int) -> int:
-        return self.rows[row][-1]
+        return self.row_id(row)
+
+    def display_text(self, column: int, value) -> str:
+        return str(int(value)) if column == 1 else str(value)
 
     def data(self, index, role=DISPLAY):
-        if not index.isValid():
-            return None
-        value = self.rows[index.row()][index.column()]
-        if role == DISPLAY:
-            return str(int(value)) if index.column() == 1 else str(value)
-        if role == ALIGN and index.column() > 0:
-            return RIGHT
-        if role == TOOLTIP and index.column() == 0:
+        if role == TOOLTIP and index.isValid() and index.column() == 0:  # long file names are cut in the column
             return str(self.rows[index.row()][0])
-        return None
+        return super().data(index, role)
