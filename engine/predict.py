@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from engine.boxes import Detections, decode_predictions
-from engine.data import image_to_model_input
+from engine.augment import resize_image
 from engine.device import resolve_device
 from engine.images import ImageReadError, read_image
 
@@ -64,10 +64,15 @@ class Detector:
         return nullcontext()
 
     def preprocess(self, images: list[np.ndarray]) -> torch.Tensor:
-        batch = torch.stack([image_to_model_input(im, self.image_size) for im in images])
+        """RGB uint8 arrays -> the model's ``N x 3 x S x S`` float input, the values of
+        :func:`engine.data.image_to_model_input`. Built from one ``N x S x S x 3`` array, which is the channels-last
+        layout the CPU model runs in (no copy to re-lay it out); on CUDA the bytes travel as uint8."""
+        side = self.image_size
+        pixels = np.stack([resize_image(im, side, side) for im in images])
         if self.device.type == "cpu":
-            return batch.contiguous(memory_format=torch.channels_last)
-        return batch.to(self.device, non_blocking=True)
+            return torch.from_numpy(np.divide(pixels, 255, dtype=np.float32)).permute(0, 3, 1, 2)
+        batch = torch.from_numpy(pixels).to(self.device, non_blocking=True).permute(0, 3, 1, 2)
+        return batch.float().div_(255).contiguous()
 
     @torch.inference_mode()
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
@@ -75,6 +80,7 @@ class Detector:
         with self._autocast():
             return self.model(batch).float()
 
+    @torch.inference_mode()
     def decode(self, output: torch.Tensor, image_sizes: list[tuple[int, int]], conf_threshold: float | None = None,
                iou_threshold: float | None = None) -> list[Detections]:
         return decode_predictions(

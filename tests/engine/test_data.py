@@ -312,3 +312,22 @@ def test_window_keeps_boxes_by_centre_and_clamps_them(window):
     assert out["image"].shape == (3, 200, window[3])
     if window[3] == 300:  # the part beyond the image is filled with the mean colour
         assert out["image"][:, 0, -1].tolist() == list(MEAN_RGB)
+
+
+@pytest.mark.parametrize("source, target", [((480, 640), (224, 224)), ((3000, 4000), (448, 448)), ((500, 375), (96, 160))])
+def test_strong_shrink_matches_area_averaging_and_does_not_alias(source, target):
+    from engine.augment import resize_image
+
+    rng = np.random.default_rng(0)
+    # Detail about one target pixel wide, where two anti-aliasing filters may honestly differ a little.
+    smooth = cv2.GaussianBlur(rng.integers(0, 256, (*source, 3), dtype=np.uint8), (0, 0), source[1] / target[1])
+    direct = cv2.resize(smooth, target[::-1], interpolation=cv2.INTER_AREA).astype(float)
+    resized = resize_image(smooth, target[1], target[0])
+    assert resized.shape == (*target, 3)
+    assert np.abs(resized.astype(float) - direct).mean() < 1.5
+    # One-pixel stripes average to grey; bilinear alone would keep a strong pattern (aliasing).
+    stripes = np.zeros((*source, 3), np.uint8)
+    stripes[:, ::2] = 255
+    assert np.abs(resize_image(stripes, target[1], target[0]).astype(float) - 127.5).mean() < 20
+    aliased = cv2.resize(stripes, target[::-1], interpolation=cv2.INTER_LINEAR).astype(float)
+    assert np.abs(aliased - 127.5).mean() > 40

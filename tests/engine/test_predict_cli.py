@@ -282,3 +282,14 @@ def test_save_labels_needs_image_files(checkpoint, tmp_path, capsys):
     video = write_video(tmp_path / "clip.mp4", frames=2)
     assert predict(checkpoint, video, tmp_path / "out", "--save-labels", "voc") == 2
     assert "--save-labels" in capsys.readouterr().err
+
+
+def test_detector_input_is_the_evaluation_input_in_channels_last_layout(checkpoint):
+    from engine.data import image_to_model_input
+
+    detector = Detector.from_file(checkpoint, device="cpu")
+    rng = np.random.default_rng(1)
+    images = [rng.integers(0, 256, (480, 640, 3), dtype=np.uint8), rng.integers(0, 256, (50, 70, 3), dtype=np.uint8)]
+    batch = detector.preprocess(images)
+    torch.testing.assert_close(batch, torch.stack([image_to_model_input(im, 64) for im in images]), rtol=0, atol=0)
+    assert batch.is_contiguous(memory_format=torch.channels_last)
