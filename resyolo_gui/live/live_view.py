@@ -9,15 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSizePolicy,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from engine.checkpoint import CheckpointError
 from engine.predict import Detector
 from engine.sources import VIDEO_EXTENSIONS, SourceError
 from engine.stream import LatestFrameReader
 from resyolo_gui.live.checkpoint_choice import CheckpointChoice
+from resyolo_gui.live.frame_view import FrameView
 from resyolo_gui.live.live_worker import LiveDetectionThread, LiveStats
 
 _VIDEO_FILTER = "Videos (" + " ".join(f"*{e}" for e in sorted(VIDEO_EXTENSIONS)) + ");;All files (*)"
@@ -50,6 +49,9 @@ class LiveView(QWidget):
         video_button.clicked.connect(self._choose_video)
         self.checkpoint = CheckpointChoice(self)
         self.every_frame = QCheckBox("Process every frame (video files: no dropping, not real time)", self)
+        self.low_latency = QCheckBox("Low latency", self)
+        self.low_latency.setToolTip("One frame at a time, on all CPU cores: each frame's boxes come sooner, but fewer "
+                                    "frames per second than the default two frames at a time (on a GPU: always one)")
         self.start_button = QPushButton("Start", self)
         self.start_button.clicked.connect(lambda: self.stop() if self.is_running() else self.start())
         self.record_button = QPushButton("Record…", self)
@@ -59,11 +61,7 @@ class LiveView(QWidget):
         self.snapshot_button.setToolTip("Add the current frame to the project as a new image; its detections "
                                         "are kept as proposals for you to accept")
         self.snapshot_button.clicked.connect(self.snapshot)
-        self.picture = QLabel("Choose a source and a checkpoint, then Start.", self)
-        self.picture.setAlignment(Qt.AlignCenter)
-        self.picture.setMinimumSize(320, 240)
-        self.picture.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Ignored)  # the pixmap never grows the window
-        self.picture.setStyleSheet("background: #202020; color: #d0d0d0;")
+        self.picture = FrameView("Choose a source and a checkpoint, then Start.", self)
         self.status = QLabel(self)
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -77,6 +75,7 @@ class LiveView(QWidget):
         model_row.addWidget(self.checkpoint, 1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.every_frame, 1)
+        buttons.addWidget(self.low_latency)
         for button in (self.start_button, self.record_button, self.snapshot_button):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
@@ -113,13 +112,14 @@ class LiveView(QWidget):
             reader = LatestFrameReader.open(self.source_edit.text(), every_frame=self.every_frame.isChecked())
         except SourceError as exc:
             return self._fail(str(exc))
-        self.thread = LiveDetectionThread(self._detector, reader, self)
+        self.thread = LiveDetectionThread(self._detector, reader, self, low_latency=self.low_latency.isChecked())
         self.thread.frame_ready.connect(self._show_frame)
         thread = self.thread
         thread.stopped.connect(lambda reason: self._on_stopped(thread, reason))
         self.thread.recording_failed.connect(self._on_recording_failed)
         self.thread.start()
-        self.status.setText(f"Running on {reader.kind} {self.source_edit.text().strip()} ({reader.fps:.0f} FPS source)…")
+        self.status.setText(f"Running on {reader.kind} {self.source_edit.text().strip()} ({reader.fps:.0f} FPS source, "
+                            f"{self.thread.plan.describe()})…")
         self._update_buttons()
         return True
 
@@ -149,8 +149,7 @@ class LiveView(QWidget):
         if image is None:
             return
         self.last_stats = stats
-        pixmap = QPixmap.fromImage(image)
-        self.picture.setPixmap(pixmap.scaled(self.picture.size(), Qt.KeepAspectRatio, Qt.SmoothTransformation))
+        self.picture.set_image(image)
         text = f"{stats.fps:.1f} FPS · latency {stats.latency_ms:.0f} ms · {stats.dropped} dropped"
         if stats.recording is not None:
             text += f" · recording {stats.recording.name} ({stats.recorded_frames} frames)"
@@ -211,12 +210,14 @@ class LiveView(QWidget):
 
     def _fail(self, message: str) -> bool:
         self.status.setText(message)
-        self.picture.setText(message)
+        self.picture.set_message(message)
         return False
 
     def _update_buttons(self) -> None:
         running = self.is_running()
         self.start_button.setText("Stop" if running else "Start")
+        self.every_frame.setEnabled(not running)
+        self.low_latency.setEnabled(not running)  # both are read at Start
         self.record_button.setEnabled(running)
         self.snapshot_button.setEnabled(running and self.project is not None)
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from engine.checkpoint import save_checkpoint
 from engine.config import ModelConfig
@@ -64,7 +66,7 @@ def test_live_menu_has_both_actions(open_window, image_folder):
 def test_live_view_shows_frames_with_fps_and_records(open_window, image_folder, checkpoint, video, tmp_path, qtbot):
     window = open_window(image_folder)
     view = start_view(live_feature(window), checkpoint, video, qtbot)
-    assert not view.picture.pixmap().isNull()
+    assert view.picture.image() is not None and not view.picture.image().isNull()
     assert "FPS" in view.status.text() and "latency" in view.status.text()
     record = tmp_path / "rec.mp4"
     view.start_recording(record)
@@ -117,6 +119,61 @@ def test_video_played_to_the_end_stops_by_itself(qtbot, checkpoint, tmp_path):
     assert stopped.args == ["end of video"]
     assert view.last_stats.frames == 20 and view.last_stats.dropped == 0
     assert "end of video" in view.status.text()
+
+
+def test_two_frames_in_flight_never_show_or_record_an_older_frame_after_a_newer_one(qtbot, checkpoint, tmp_path,
+                                                                                    monkeypatch):
+    from engine.predict import Detector
+    from resyolo_gui.live.live_view import LiveView
+
+    forward, calls = Detector.forward, []
+
+    def first_call_slow(self, batch):  # the stream that took the first frame falls behind the other one
+        calls.append(None)
+        if len(calls) == 1:
+            time.sleep(0.5)
+        return forward(self, batch)
+
+    monkeypatch.setattr(Detector, "forward", first_call_slow)
+
+    source = tmp_path / "ramp.mp4"  # frame i is a flat grey of 20 + 2 i: its brightness tells its place in time
+    writer = cv2.VideoWriter(str(source), cv2.VideoWriter_fourcc(*"mp4v"), 60.0, (96, 64))
+    for i in range(90):
+        writer.write(np.full((64, 96, 3), 20 + 2 * i, np.uint8))
+    writer.release()
+    view = LiveView()
+    qtbot.addWidget(view)
+    view.checkpoint.set_checkpoint(checkpoint)
+    view.source_edit.setText(str(source))
+    with qtbot.waitSignal(view.stopped, timeout=20000):
+        assert view.start()
+        streams = view.thread.plan.streams
+        assert streams == (2 if torch.get_num_threads() >= 2 else 1)
+        assert "at a time" in view.status.text()
+        view.start_recording(tmp_path / "rec.avi")
+    assert (view.last_stats.late >= 1) == (streams == 2)  # the slow first frame came too late: not shown
+    capture = cv2.VideoCapture(str(tmp_path / "rec.avi"))
+    levels = []
+    while (frame := capture.read()[1]) is not None:
+        levels.append(float(np.median(frame[32:])))  # below the status text; boxes are thin lines
+    assert len(levels) >= 3
+    assert all(b >= a - 3 for a, b in zip(levels, levels[1:])), levels
+
+
+def test_low_latency_and_every_frame_process_one_frame_at_a_time(qtbot, checkpoint, video):
+    from resyolo_gui.live.live_view import LiveView
+
+    view = LiveView()
+    qtbot.addWidget(view)
+    view.checkpoint.set_checkpoint(checkpoint)
+    view.source_edit.setText(str(video))
+    for box in (view.low_latency, view.every_frame):
+        box.setChecked(True)
+        assert view.start()
+        assert view.thread.plan.streams == 1 and not box.isEnabled()
+        view.stop()
+        box.setChecked(False)
+        assert box.isEnabled()
 
 
 def test_missing_camera_and_missing_checkpoint_are_explained(qtbot, checkpoint, tmp_path):
@@ -196,3 +253,25 @@ def test_detect_folder_cancel_and_bad_folder(qtbot, checkpoint, make_folder, tmp
     qtbot.waitUntil(lambda: window.summary is not None, timeout=20000)
     assert window.summary.cancelled and window.summary.processed < 6
     assert "Cancelled" in window.status.text()
+
+
+def test_frame_view_paints_the_frame_fitted_in_its_own_colours(qtbot):
+    from resyolo_gui.live.frame_view import FrameView
+    from resyolo_gui.live.live_worker import _to_qimage
+
+    frame = np.zeros((60, 120, 3), np.uint8)  # RGB: red left half, blue right half
+    frame[:, :60] = (255, 0, 0)
+    frame[:, 60:] = (0, 0, 255)
+    view = FrameView("waiting")
+    qtbot.addWidget(view)
+    view.resize(400, 400)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_image(_to_qimage(frame))
+    assert view.image_rect().width() == 400 and view.image_rect().height() == 200  # aspect 2:1 kept, centred
+    shot = view.grab().toImage()
+    assert shot.pixelColor(100, 200).getRgb()[:3] == (255, 0, 0)
+    assert shot.pixelColor(300, 200).getRgb()[:3] == (0, 0, 255)
+    assert shot.pixelColor(200, 20).getRgb()[:3] == (0x20, 0x20, 0x20)  # the band above the frame
+    view.set_message("Cannot open camera 0")
+    assert view.image() is None and view.message() == "Cannot open camera 0"
