@@ -7,7 +7,10 @@ frame taking longer (OpenVINO calls these "streams" and makes the same trade in 
 view uses two streams on the CPU unless the user asks for low latency; on a GPU one stream already keeps it busy.
 
 PyTorch's OpenMP thread count is per thread: :func:`cpu_thread_limit` changes it for the calling thread only
-(through threadpoolctl), so the GUI thread and other workers keep theirs. Qt-free.
+(through threadpoolctl), so the GUI thread and other workers keep theirs. Each thread that runs a multi-threaded
+operator keeps a team of OpenMP threads for the rest of its life, and once there are more of those threads than
+cores, GNU OpenMP stops spin-waiting between operators in every team (a model then runs markedly slower). So the
+GUI thread, which lives as long as the app, loads models with a limit of one thread. Qt-free.
 """
 from __future__ import annotations
 

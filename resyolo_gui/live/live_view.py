@@ -15,6 +15,7 @@ from engine.checkpoint import CheckpointError
 from engine.predict import Detector
 from engine.sources import VIDEO_EXTENSIONS, SourceError
 from engine.stream import LatestFrameReader
+from engine.streams import cpu_thread_limit
 from resyolo_gui.live.checkpoint_choice import CheckpointChoice
 from resyolo_gui.live.frame_view import FrameView
 from resyolo_gui.live.live_worker import LiveDetectionThread, LiveStats
@@ -105,7 +106,10 @@ class LiveView(QWidget):
             return self._fail("Choose a checkpoint first (a run of this project, or Browse… for a .pt file).")
         try:
             if self._detector is None or self._detector_path != path:
-                self._detector, self._detector_path = Detector.from_checkpoint(path, device="auto"), path
+                # One CPU thread here: a multi-threaded operator would leave the GUI thread with OpenMP threads of
+                # its own, and more OpenMP threads than cores makes every team (the model's too) stop spin-waiting.
+                with cpu_thread_limit(1):
+                    self._detector, self._detector_path = Detector.from_checkpoint(path, device="auto"), path
         except (CheckpointError, OSError, ValueError, KeyError) as exc:
             return self._fail(f"Cannot load the checkpoint: {exc}")
         try:
