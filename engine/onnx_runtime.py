@@ -100,6 +100,8 @@ class OnnxModel:
 class OnnxDetector(Detector):
     """:class:`Detector` on an :class:`OnnxModel`: same preprocessing and decoding, onnxruntime in between."""
 
+    runs_in_torch = False
+
     def __init__(self, model: OnnxModel, conf_threshold: float = 0.25, iou_threshold: float = 0.5,
                  max_detections: int = 100, agnostic: bool = False):
         self.model = model

@@ -21,6 +21,8 @@ from engine.images import ImageReadError, read_image
 
 
 class Detector:
+    runs_in_torch = True  # torch's CPU threads run the network (an ONNX model has onnxruntime's own thread pool)
+
     def __init__(self, model: torch.nn.Module, class_names: list[str], device: str | torch.device = "auto",
                  conf_threshold: float = 0.25, iou_threshold: float = 0.5, max_detections: int = 100,
                  agnostic: bool = False):

@@ -32,10 +32,11 @@ class StreamPlan:
         return f"{self.streams} frames at a time, {self.threads} CPU thread(s) each"
 
 
-def plan_streams(device: torch.device, low_latency: bool = False) -> StreamPlan:
-    """Two streams sharing torch's CPU threads, or one (a GPU, low latency asked, or a single CPU thread)."""
+def plan_streams(device: torch.device, low_latency: bool = False, torch_model: bool = True) -> StreamPlan:
+    """Two streams sharing torch's CPU threads, or one (a GPU, low latency asked, a single CPU thread, or a model
+    torch does not run, such as an ONNX model in onnxruntime, whose threads a limit here would not reach)."""
     threads = torch.get_num_threads()
-    if low_latency or device.type != "cpu" or threads < 2:
+    if low_latency or device.type != "cpu" or threads < 2 or not torch_model:
         return StreamPlan(1, None)
     return StreamPlan(2, threads // 2)
 

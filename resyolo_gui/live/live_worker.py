@@ -46,7 +46,8 @@ class LiveDetectionThread(QThread):
     def __init__(self, detector: Detector, reader: LatestFrameReader, parent=None, low_latency: bool = False):
         super().__init__(parent)
         self.detector, self.reader = detector, reader
-        self.plan: StreamPlan = StreamPlan(1, None) if reader.every_frame else plan_streams(detector.device, low_latency)
+        self.plan: StreamPlan = (StreamPlan(1, None) if reader.every_frame
+                                 else plan_streams(detector.device, low_latency, detector.runs_in_torch))
         self.stats = LiveStats()
         self._lock = threading.Lock()  # the slots the GUI thread reads
         self._publish_lock = threading.Lock()  # one stream at a time draws the status, records and publishes

@@ -105,6 +105,10 @@ def test_detector_from_onnx_has_the_checkpoint_settings(dynamic_onnx):
     assert (detector.image_size, detector.config.boxes_per_cell, detector.conf_threshold) == (64, 2, 0.4)
     found = detector.detect([np.zeros((50, 70, 3), np.uint8)])
     assert len(found) == 1 and found[0].boxes.shape[1] == 4
+    from engine.streams import plan_streams
+
+    # onnxruntime keeps its own threads: the live view runs it one frame at a time
+    assert plan_streams(detector.device, torch_model=detector.runs_in_torch).streams == 1
 
 
 def test_export_refuses_what_is_not_a_checkpoint(tmp_path, capsys):

@@ -14,6 +14,7 @@ def test_two_streams_share_the_cpu_threads_unless_low_latency_or_a_gpu(monkeypat
     assert plan_streams(torch.device("cpu")) == StreamPlan(2, 4)
     assert plan_streams(torch.device("cpu"), low_latency=True) == StreamPlan(1, None)
     assert plan_streams(torch.device("cuda")) == StreamPlan(1, None)
+    assert plan_streams(torch.device("cpu"), torch_model=False) == StreamPlan(1, None)  # e.g. onnxruntime
     monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
     assert plan_streams(torch.device("cpu")) == StreamPlan(1, None)
     assert StreamPlan(2, 4).describe() == "2 frames at a time, 4 CPU thread(s) each"
