@@ -160,6 +160,26 @@ def test_two_frames_in_flight_never_show_or_record_an_older_frame_after_a_newer_
     assert all(b >= a - 3 for a, b in zip(levels, levels[1:])), levels
 
 
+def test_a_failing_model_stops_every_stream_with_its_error_shown(qtbot, checkpoint, video, monkeypatch):
+    from engine.predict import Detector
+    from resyolo_gui.live.live_view import LiveView
+
+    def broken(self, batch):
+        raise RuntimeError("out of memory while running the model")
+
+    monkeypatch.setattr(Detector, "forward", broken)
+    view = LiveView()
+    qtbot.addWidget(view)
+    view.checkpoint.set_checkpoint(checkpoint)
+    view.source_edit.setText(str(video))
+    with qtbot.waitSignal(view.stopped, timeout=10000) as stopped:
+        assert view.start()
+        thread = view.thread
+    assert stopped.args == ["stopped by an error: RuntimeError: out of memory while running the model"]
+    assert "out of memory while running the model" in view.status.text()
+    assert thread.wait(5000) and not view.is_running() and view.start_button.text() == "Start"
+
+
 def test_low_latency_and_every_frame_process_one_frame_at_a_time(qtbot, checkpoint, video):
     from resyolo_gui.live.live_view import LiveView
 
