@@ -109,10 +109,9 @@ def live_run(app, checkpoint: Path, video: Path, device: str, seconds: float, wa
     view.source_edit.setText(str(video))
     view.low_latency.setChecked(low_latency)
     view.show()
-    if device != "auto":
-        with cpu_thread_limit(1):
-            view._detector = Detector.from_checkpoint(checkpoint, device=device)
-        view._detector_path = checkpoint
+    with cpu_thread_limit(1):  # loaded here rather than by the view's worker, so the measured rounds start at once
+        view._detector = Detector.from_checkpoint(checkpoint, device=device)
+    view._detector_path = checkpoint
     ticks: list[float] = []
     latencies: list[float] = []
     timer = QTimer()

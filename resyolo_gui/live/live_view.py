@@ -11,11 +11,9 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
-from engine.checkpoint import CheckpointError
 from engine.predict import Detector
 from engine.sources import VIDEO_EXTENSIONS, SourceError
 from engine.stream import LatestFrameReader
-from engine.streams import cpu_thread_limit
 from resyolo_gui.live.checkpoint_choice import CheckpointChoice
 from resyolo_gui.live.frame_view import FrameView
 from resyolo_gui.live.live_worker import LiveDetectionThread, LiveStats
@@ -104,28 +102,38 @@ class LiveView(QWidget):
         path = self.checkpoint.checkpoint()
         if path is None:
             return self._fail("Choose a checkpoint first (a run of this project, or Browse… for a .pt file).")
-        try:
-            if self._detector is None or self._detector_path != path:
-                # One CPU thread here: a multi-threaded operator would leave the GUI thread with OpenMP threads of
-                # its own, and more OpenMP threads than cores makes every team (the model's too) stop spin-waiting.
-                with cpu_thread_limit(1):
-                    self._detector, self._detector_path = Detector.from_checkpoint(path, device="auto"), path
-        except (CheckpointError, OSError, ValueError, KeyError) as exc:
-            return self._fail(f"Cannot load the checkpoint: {exc}")
+        if self._detector is not None and self._detector_path == path:
+            model = self._detector
+        elif not Path(path).is_file():
+            return self._fail(f"Cannot load the checkpoint: {path}: no such file")
+        else:
+            model = Path(path)  # loaded by the worker: the window never waits for a model to load
         try:
             reader = LatestFrameReader.open(self.source_edit.text(), every_frame=self.every_frame.isChecked())
         except SourceError as exc:
             return self._fail(str(exc))
-        self.thread = LiveDetectionThread(self._detector, reader, self, low_latency=self.low_latency.isChecked())
-        self.thread.frame_ready.connect(self._show_frame)
-        thread = self.thread
+        self.thread = thread = LiveDetectionThread(model, reader, self, low_latency=self.low_latency.isChecked())
+        thread.frame_ready.connect(self._show_frame)
+        thread.model_ready.connect(lambda detector: self._on_model_ready(thread, path, detector))
         thread.stopped.connect(lambda reason: self._on_stopped(thread, reason))
-        self.thread.recording_failed.connect(self._on_recording_failed)
-        self.thread.start()
-        self.status.setText(f"Running on {reader.kind} {self.source_edit.text().strip()} ({reader.fps:.0f} FPS source, "
-                            f"{self.thread.plan.describe()})…")
+        thread.recording_failed.connect(self._on_recording_failed)
+        self._source_text = f"{reader.kind} {self.source_edit.text().strip()} ({reader.fps:.0f} FPS source"
+        thread.start()
+        if thread.plan is None:
+            self.status.setText(f"Loading {Path(path).name}…")
+            self.picture.set_message(f"Loading {Path(path).name}…")
+        else:
+            self._show_running(thread)
         self._update_buttons()
         return True
+
+    def _on_model_ready(self, thread: LiveDetectionThread, path: Path, detector) -> None:
+        self._detector, self._detector_path = detector, path  # kept for the next Start
+        if thread is self.thread and thread.isRunning():
+            self._show_running(thread)
+
+    def _show_running(self, thread: LiveDetectionThread) -> None:
+        self.status.setText(f"Running on {self._source_text}, {thread.plan.describe()})…")
 
     def stop(self) -> None:
         thread = self.thread
@@ -143,6 +151,8 @@ class LiveView(QWidget):
         self.record_button.setChecked(False)
         s = self.last_stats
         self.status.setText(f"Stopped ({reason}). {s.frames} frame(s) shown, {s.dropped} dropped.")
+        if s.frames == 0:
+            self.picture.set_message(f"Stopped: {reason}")
         self._update_buttons()
         self.stopped.emit(reason)
 
@@ -196,14 +206,15 @@ class LiveView(QWidget):
             self.status.setText("Snapshot needs an open project and a running view.")
             return None
         image, detections, output = last
+        detector = self.thread.detector  # the model that found these, whatever is chosen now
         try:
             ann = save_snapshot(self.project, image)
         except OSError as exc:
             self.status.setText(f"Snapshot not saved: {exc}")
             return None
         self.status.setText(f"Saved {Path(ann.image_path).name} to the project "
-                            f"({detections_summary(detections, self._detector.class_names)} as proposals)")
-        self.snapshot_taken.emit(ann, detections, output, self._detector)
+                            f"({detections_summary(detections, detector.class_names)} as proposals)")
+        self.snapshot_taken.emit(ann, detections, output, detector)
         return ann
 
     # ----------------------------------------------------------------- misc

@@ -6,6 +6,9 @@ and one helper each take the newest frame, run the model on their share of the c
 result older than the one already shown is discarded (counted as dropped), so the picture never goes back in time.
 "Low latency" (and "every frame" for files, where order matters) runs one stream. The view is told a new picture
 is ready only once it took the previous one, so a busy GUI never builds a queue of stale frames either.
+
+Given a checkpoint path instead of a loaded detector, the thread loads it first (``model_ready`` hands it to the
+view to keep for the next Start), so the GUI never waits for a model to load and never runs torch itself.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from PySide6.QtCore import QThread, Signal
 from PySide6.QtGui import QImage
 
 from engine.boxes import Detections
+from engine.checkpoint import CheckpointError
 from engine.draw import draw_detections
 from engine.predict import Detector
 from engine.stream import Frame, LatestFrameReader, VideoRecorder
@@ -40,14 +44,16 @@ class LiveStats:
 
 class LiveDetectionThread(QThread):
     frame_ready = Signal()  # take_frame() has a new picture
+    model_ready = Signal(object)  # the Detector loaded from the checkpoint path given, and the stream plan
     stopped = Signal(str)  # why: "end of video", "stopped", or an error message
     recording_failed = Signal(str)
 
-    def __init__(self, detector: Detector, reader: LatestFrameReader, parent=None, low_latency: bool = False):
+    def __init__(self, model: Detector | Path, reader: LatestFrameReader, parent=None, low_latency: bool = False):
         super().__init__(parent)
-        self.detector, self.reader = detector, reader
-        self.plan: StreamPlan = (StreamPlan(1, None) if reader.every_frame
-                                 else plan_streams(detector.device, low_latency, detector.runs_in_torch))
+        self.reader, self.low_latency = reader, low_latency
+        self.detector: Detector | None = model if isinstance(model, Detector) else None
+        self._checkpoint = None if self.detector is not None else Path(model)
+        self.plan: StreamPlan | None = self._plan() if self.detector is not None else None  # known once loaded
         self.stats = LiveStats()
         self._lock = threading.Lock()  # the slots the GUI thread reads
         self._publish_lock = threading.Lock()  # one stream at a time draws the status, records and publishes
@@ -85,15 +91,21 @@ class LiveDetectionThread(QThread):
             self._record_path = None
 
     # ----------------------------------------------------------------- the streams
+    def _plan(self) -> StreamPlan:
+        if self.reader.every_frame:
+            return StreamPlan(1, None)
+        return plan_streams(self.detector.device, self.low_latency, self.detector.runs_in_torch)
+
     def run(self) -> None:
-        helpers = [threading.Thread(target=self._stream, name=f"LiveStream{i}", daemon=True)
-                   for i in range(1, self.plan.streams)]
         try:
-            for helper in helpers:
-                helper.start()
-            self._stream()
-            for helper in helpers:
-                helper.join()
+            if self.detector is not None or self._load():
+                helpers = [threading.Thread(target=self._stream, name=f"LiveStream{i}", daemon=True)
+                           for i in range(1, self.plan.streams)]
+                for helper in helpers:
+                    helper.start()
+                self._stream()
+                for helper in helpers:
+                    helper.join()
         finally:
             self.reader.close()
             self._close_recorder()
@@ -115,6 +127,17 @@ class LiveDetectionThread(QThread):
                     self._publish(frame, detections, output)
         except Exception as exc:  # the model or drawing failed: say so in the view rather than die silently
             self._end(f"stopped by an error: {type(exc).__name__}: {exc}")
+
+    def _load(self) -> bool:
+        try:
+            self.detector = Detector.from_checkpoint(self._checkpoint, device="auto")
+        except Exception as exc:  # noqa: BLE001 - whatever the file did wrong, the view says so
+            reason = str(exc) if isinstance(exc, (CheckpointError, OSError)) else f"{type(exc).__name__}: {exc}"
+            self._end(f"cannot load the checkpoint: {reason}")
+            return False
+        self.plan = self._plan()
+        self.model_ready.emit(self.detector)
+        return not self._stop
 
     def _end(self, reason: str) -> None:
         if self._reason is None and not self._stop:

@@ -147,6 +147,7 @@ def test_two_frames_in_flight_never_show_or_record_an_older_frame_after_a_newer_
     view.source_edit.setText(str(source))
     with qtbot.waitSignal(view.stopped, timeout=20000):
         assert view.start()
+        qtbot.waitUntil(lambda: view.thread.plan is not None)  # the worker loads the model first
         streams = view.thread.plan.streams
         assert streams == (2 if torch.get_num_threads() >= 2 else 1)
         assert "at a time" in view.status.text()
@@ -180,6 +181,34 @@ def test_a_failing_model_stops_every_stream_with_its_error_shown(qtbot, checkpoi
     assert thread.wait(5000) and not view.is_running() and view.start_button.text() == "Start"
 
 
+def test_the_model_loads_on_the_worker_and_is_kept_for_the_next_start(qtbot, checkpoint, video, tmp_path):
+    from resyolo_gui.live.live_view import LiveView
+
+    view = LiveView()
+    qtbot.addWidget(view)
+    view.checkpoint.set_checkpoint(checkpoint)
+    view.source_edit.setText(str(video))
+    assert view.start()
+    assert view.thread.detector is None and "Loading tiny.pt" in view.status.text()  # Start returned at once
+    qtbot.waitUntil(lambda: view._detector is not None, timeout=10000)  # model_ready reached the view
+    loaded = view._detector
+    assert loaded is view.thread.detector
+    assert "at a time" in view.status.text() or "FPS" in view.status.text()  # frames may have followed at once
+    qtbot.waitUntil(lambda: view.last_stats.frames >= 1, timeout=10000)
+    view.stop()
+    assert view.start()
+    assert view.thread.detector is loaded and view.thread.plan is not None  # no second load
+    view.stop()
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(b"not a checkpoint at all")
+    view.checkpoint.set_checkpoint(broken)
+    with qtbot.waitSignal(view.stopped, timeout=10000) as stopped:
+        assert view.start()
+    assert stopped.args[0].startswith("cannot load the checkpoint: ") and "broken.pt" in stopped.args[0]
+    assert "cannot load the checkpoint" in view.status.text() and not view.is_running()
+    assert view.picture.image() is None and "broken.pt" in view.picture.message()
+
+
 def test_low_latency_and_every_frame_process_one_frame_at_a_time(qtbot, checkpoint, video):
     from resyolo_gui.live.live_view import LiveView
 
@@ -190,6 +219,7 @@ def test_low_latency_and_every_frame_process_one_frame_at_a_time(qtbot, checkpoi
     for box in (view.low_latency, view.every_frame):
         box.setChecked(True)
         assert view.start()
+        qtbot.waitUntil(lambda: view.thread.plan is not None)
         assert view.thread.plan.streams == 1 and not box.isEnabled()
         view.stop()
         box.setChecked(False)
