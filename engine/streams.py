@@ -10,7 +10,8 @@ PyTorch's OpenMP thread count is per thread: :func:`cpu_thread_limit` changes it
 (through threadpoolctl), so the GUI thread and other workers keep theirs. Each thread that runs a multi-threaded
 operator keeps a team of OpenMP threads for the rest of its life, and once there are more of those threads than
 cores, GNU OpenMP stops spin-waiting between operators in every team (a model then runs markedly slower). So the
-GUI thread, which lives as long as the app, loads models with a limit of one thread. Qt-free.
+GUI thread, which lives as long as the app, runs no model operators: the live view's worker loads its model too.
+Qt-free.
 """
 from __future__ import annotations
 
