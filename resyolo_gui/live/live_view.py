@@ -61,6 +61,7 @@ class LiveView(QWidget):
                                         "are kept as proposals for you to accept")
         self.snapshot_button.clicked.connect(self.snapshot)
         self.picture = FrameView("Choose a source and a checkpoint, then Start.", self)
+        self.picture.resized.connect(self._tell_display_size)
         self.status = QLabel(self)
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -118,6 +119,7 @@ class LiveView(QWidget):
         thread.stopped.connect(lambda reason: self._on_stopped(thread, reason))
         thread.recording_failed.connect(self._on_recording_failed)
         self._source_text = f"{reader.kind} {self.source_edit.text().strip()} ({reader.fps:.0f} FPS source"
+        self._tell_display_size()
         thread.start()
         if thread.plan is None:
             self.status.setText(f"Loading {Path(path).name}…")
@@ -126,6 +128,11 @@ class LiveView(QWidget):
             self._show_running(thread)
         self._update_buttons()
         return True
+
+    def _tell_display_size(self) -> None:
+        if self.thread is not None:
+            self.thread.display_size = self.picture.pixel_size()
+            self.thread.display_ratio = self.picture.devicePixelRatioF()
 
     def _on_model_ready(self, thread: LiveDetectionThread, path: Path, detector) -> None:
         self._detector, self._detector_path = detector, path  # kept for the next Start

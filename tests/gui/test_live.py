@@ -306,8 +306,9 @@ def test_detect_folder_cancel_and_bad_folder(qtbot, checkpoint, make_folder, tmp
 
 
 def test_frame_view_paints_the_frame_fitted_in_its_own_colours(qtbot):
-    from resyolo_gui.live.frame_view import FrameView
-    from resyolo_gui.live.live_worker import _to_qimage
+    from PySide6.QtCore import QRect
+
+    from resyolo_gui.live.frame_view import FrameView, frame_for_display
 
     frame = np.zeros((60, 120, 3), np.uint8)  # RGB: red left half, blue right half
     frame[:, :60] = (255, 0, 0)
@@ -317,11 +318,14 @@ def test_frame_view_paints_the_frame_fitted_in_its_own_colours(qtbot):
     view.resize(400, 400)
     view.show()
     qtbot.waitExposed(view)
-    view.set_image(_to_qimage(frame))
-    assert view.image_rect().width() == 400 and view.image_rect().height() == 200  # aspect 2:1 kept, centred
-    shot = view.grab().toImage()
-    assert shot.pixelColor(100, 200).getRgb()[:3] == (255, 0, 0)
-    assert shot.pixelColor(300, 200).getRgb()[:3] == (0, 0, 255)
-    assert shot.pixelColor(200, 20).getRgb()[:3] == (0x20, 0x20, 0x20)  # the band above the frame
+    for size in (None, view.pixel_size()):  # scaled when painted; made to measure by the worker
+        view.set_image(frame_for_display(frame, size))
+        assert view.image_rect() == QRect(0, 100, 400, 200)  # aspect 2:1 kept, centred
+        shot = view.grab().toImage()
+        assert shot.pixelColor(100, 200).getRgb()[:3] == (255, 0, 0)
+        assert shot.pixelColor(300, 200).getRgb()[:3] == (0, 0, 255)
+        assert shot.pixelColor(200, 20).getRgb()[:3] == (0x20, 0x20, 0x20)  # the band above the frame
+    assert (view.image().width(), view.image().height()) == (400, 200)
+    assert (frame_for_display(frame, (60, 1000)).width(), frame_for_display(frame, (60, 1000)).height()) == (60, 30)
     view.set_message("Cannot open camera 0")
     assert view.image() is None and view.message() == "Cannot open camera 0"
