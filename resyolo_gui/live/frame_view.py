@@ -29,7 +29,9 @@ def frame_for_display(picture: np.ndarray, size: tuple[int, int] | None, pixel_r
             shrink = scale < 1
             picture = cv2.resize(picture, fitted, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
     bgra = cv2.cvtColor(picture, cv2.COLOR_RGB2BGRA)  # Format_RGB32 is 0xffRRGGBB: B, G, R, A bytes in memory
-    image = QImage(bgra.data, bgra.shape[1], bgra.shape[0], bgra.strides[0], QImage.Format_RGB32).copy()
+    # No copy: given the array itself, PySide6 keeps a reference to it for as long as the QImage (or any Qt copy
+    # of it) lives.
+    image = QImage(bgra, bgra.shape[1], bgra.shape[0], bgra.strides[0], QImage.Format_RGB32)
     image.setDevicePixelRatio(pixel_ratio)
     return image
 
@@ -79,15 +81,27 @@ class FrameView(QWidget):
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
-        painter.fillRect(self.rect(), _BACKGROUND)
         if self._image is not None and not self._image.isNull():
             target = self.image_rect()
+            for band in _bands_around(self.rect(), target):  # not under the frame: fewer pixels to fill
+                painter.fillRect(band, _BACKGROUND)
             if target.size() == self._image.deviceIndependentSize().toSize():
                 painter.drawImage(target.topLeft(), self._image)  # made to measure: a plain copy
             else:
                 painter.setRenderHint(QPainter.SmoothPixmapTransform)
                 painter.drawImage(target, self._image)
-        elif self._message:
+        else:
+            painter.fillRect(self.rect(), _BACKGROUND)
+        if self._image is None and self._message:
             painter.setPen(_TEXT)
             painter.drawText(self.rect().adjusted(12, 12, -12, -12), Qt.AlignCenter | Qt.TextWordWrap, self._message)
         painter.end()
+
+
+def _bands_around(outer: QRect, inner: QRect) -> list[QRect]:
+    """The parts of ``outer`` left and right of ``inner``, and above and below it."""
+    return [r for r in (QRect(outer.left(), outer.top(), outer.width(), inner.top() - outer.top()),
+                        QRect(outer.left(), inner.bottom() + 1, outer.width(), outer.bottom() - inner.bottom()),
+                        QRect(outer.left(), inner.top(), inner.left() - outer.left(), inner.height()),
+                        QRect(inner.right() + 1, inner.top(), outer.right() - inner.right(), inner.height()))
+            if r.width() > 0 and r.height() > 0]

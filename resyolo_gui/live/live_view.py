@@ -6,6 +6,7 @@ handles the buttons; reading is :class:`engine.stream.LatestFrameReader`'s threa
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -17,6 +18,8 @@ from engine.stream import LatestFrameReader
 from resyolo_gui.live.checkpoint_choice import CheckpointChoice
 from resyolo_gui.live.frame_view import FrameView
 from resyolo_gui.live.live_worker import LiveDetectionThread, LiveStats
+
+STATUS_INTERVAL_S = 0.25  # the status line's figures are refreshed at most this often
 
 _VIDEO_FILTER = "Videos (" + " ".join(f"*{e}" for e in sorted(VIDEO_EXTENSIONS)) + ");;All files (*)"
 
@@ -36,6 +39,7 @@ class LiveView(QWidget):
         self._detector: Detector | None = None
         self._detector_path: Path | None = None
         self.last_stats = LiveStats()
+        self._status_shown = float("-inf")  # when the status line last showed a frame's figures
         self._build()
         self.resize(900, 680)
 
@@ -171,6 +175,10 @@ class LiveView(QWidget):
             return
         self.last_stats = stats
         self.picture.set_image(image)
+        now = time.monotonic()
+        if now - self._status_shown < STATUS_INTERVAL_S:
+            return  # the frame carries its own FPS; a status line changing 30 times a second is unreadable anyway
+        self._status_shown = now
         text = f"{stats.fps:.1f} FPS · latency {stats.latency_ms:.0f} ms · {stats.dropped} dropped"
         if stats.recording is not None:
             text += f" · recording {stats.recording.name} ({stats.recorded_frames} frames)"
