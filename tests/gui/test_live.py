@@ -326,12 +326,12 @@ def test_frame_view_paints_the_frame_fitted_in_its_own_colours(qtbot):
         assert shot.pixelColor(300, 200).getRgb()[:3] == (0, 0, 255)
         assert shot.pixelColor(200, 20).getRgb()[:3] == (0x20, 0x20, 0x20)  # the band above the frame
     assert (view.image().width(), view.image().height()) == (400, 200)
-    view.resize(600, 200)  # now bands left and right; the frame is scaled by Qt until the next one fits
-    qtbot.waitUntil(lambda: view.width() == 600)
+    view.resize(700, 240)  # now bands left and right; the frame is scaled by Qt until the next one fits
+    qtbot.waitUntil(lambda: view.width() == 700)
     shot = view.grab().toImage()
-    assert view.image_rect() == QRect(100, 0, 400, 200)
-    assert shot.pixelColor(50, 100).getRgb()[:3] == shot.pixelColor(550, 100).getRgb()[:3] == (0x20, 0x20, 0x20)
-    assert shot.pixelColor(150, 100).getRgb()[:3] == (255, 0, 0)
+    assert view.image_rect() == QRect(110, 0, 480, 240)
+    assert shot.pixelColor(50, 120).getRgb()[:3] == shot.pixelColor(650, 120).getRgb()[:3] == (0x20, 0x20, 0x20)
+    assert shot.pixelColor(150, 120).getRgb()[:3] == (255, 0, 0)
     assert (frame_for_display(frame, (60, 1000)).width(), frame_for_display(frame, (60, 1000)).height()) == (60, 30)
     view.set_message("Cannot open camera 0")
     assert view.image() is None and view.message() == "Cannot open camera 0"
