@@ -47,6 +47,8 @@ from engine.weights import build_model  # noqa: E402
 def make_video(path: Path, fps: float, seconds: float, size=(640, 480)) -> Path:
     """Moving bright squares on a dark noisy background: cheap to write, realistic to decode."""
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    if not writer.isOpened():
+        raise SystemExit(f"cannot write {path} at {fps} fps")
     rng = np.random.default_rng(0)
     background = rng.integers(0, 60, (size[1], size[0], 3), dtype=np.uint8)
     for i in range(int(fps * seconds)):
@@ -168,7 +170,7 @@ def main() -> None:
         first = bare_fps(detector, 2.0)
         # Twice the model, so frames are dropped as with a fast camera. (A source only a little faster than two
         # frames in flight can take leaves a stream waiting for the next frame now and then.)
-        source_fps = min(240.0, first * 2)
+        source_fps = float(round(min(240.0, first * 2)))  # whole: MPEG-4 timebases stop at 1/65535 s
         seconds = max(args.seconds, 20 / first)  # at least ~20 frames measured on a slow model
         warmup = max(args.warmup, 3 / first)
         video = make_video(folder / f"{backbone}_{size}.mp4", source_fps, (seconds + warmup + 2) * 2)
