@@ -9,8 +9,8 @@ within seconds; each live run is compared with the mean of its two neighbours):
 - bare model: ``Detector.forward`` on one preprocessed frame in a loop, torch's default threads, on a fresh
   thread (as the app never runs models on its GUI thread), for ``--seconds`` (frames per second);
 - live view, default settings (on the CPU: two frames in flight, see ``engine/streams.py``): frames detected,
-  drawn and shown per second by the real ``LiveView`` window (offscreen), fed by a 640x480 video paced at 2x the
-  bare rate, so the source is faster than the model and frames are dropped, as with a camera.
+  drawn and shown per second by the real ``LiveView`` window (offscreen), fed by a 640x480 video paced at 3x a
+  first bare figure, so the source is faster than the model and frames are dropped, as with a camera.
   Includes video decoding, pre-processing, decoding + NMS, drawing, the FPS text, fitting the frame to the view
   and painting it;
 - live view with "Low latency" (one frame at a time, all cores).
@@ -168,9 +168,11 @@ def main() -> None:
             detector = Detector(model, names, device=args.device)
         print(f"{spec}: device {device_description(detector.device)}, torch threads {torch.get_num_threads()}", flush=True)
         first = bare_fps(detector, 2.0)
-        # Twice the model, so frames are dropped as with a fast camera. (A source only a little faster than two
-        # frames in flight can take leaves a stream waiting for the next frame now and then.)
-        source_fps = float(round(min(240.0, first * 2)))  # whole: MPEG-4 timebases stop at 1/65535 s
+        # Three times this first figure, so the source stays well faster than the model even when the machine
+        # speeds up by half, as it does here (a source only a little faster than what two frames in flight can
+        # take would leave a stream waiting for the next frame now and then): frames are dropped as with a fast
+        # camera. Whole frame rates: MPEG-4 timebases stop at 1/65535 s.
+        source_fps = float(round(min(240.0, first * 3)))
         seconds = max(args.seconds, 20 / first)  # at least ~20 frames measured on a slow model
         warmup = max(args.warmup, 3 / first)
         video = make_video(folder / f"{backbone}_{size}.mp4", source_fps, (seconds + warmup + 2) * 2)
