@@ -36,7 +36,7 @@ from engine.images import ImageReadError, read_image_reduced, read_image_size
 
 __all__ = [
     "AugmentConfig", "DatasetError", "DetectionDataset", "SkippedImage", "UnknownClassError",
-    "collate_detection", "image_to_model_input", "make_dataloader", "read_list_file", "select_listed",
+    "collate_detection", "image_to_model_input", "make_dataloader", "model_input_batch", "resized_pixels", "read_list_file", "select_listed",
     "split_train_val",
 ]
 
@@ -161,10 +161,21 @@ def make_dataloader(dataset: Dataset, batch_size: int, shuffle: bool, workers: i
                       pin_memory=pin_memory, **process_options)
 
 
+def resized_pixels(images: list[np.ndarray], image_size: int) -> np.ndarray:
+    """``H x W x 3`` uint8 RGB arrays (from :func:`engine.images.read_image`) -> one ``N x S x S x 3`` uint8 array,
+    each resized exactly as the evaluation dataset does, so detection sees what validation saw."""
+    return np.stack([resize_image(image, image_size, image_size) for image in images])
+
+
+def model_input_batch(images: list[np.ndarray], image_size: int) -> torch.Tensor:
+    """The model's ``N x 3 x S x S`` float input for these images, laid out channels-last: a view of the
+    ``N x S x S x 3`` values, which is the layout the CPU model runs in, so no copy re-lays it out."""
+    return torch.from_numpy(np.divide(resized_pixels(images, image_size), 255, dtype=np.float32)).permute(0, 3, 1, 2)
+
+
 def image_to_model_input(image: np.ndarray, image_size: int) -> torch.Tensor:
-    """An ``H x W x 3`` uint8 RGB array (from :func:`engine.images.read_image`) as the model's 3 x S x S float
-    input, resized exactly as the evaluation dataset does, so detection sees what validation saw."""
-    return _to_model_input(torch.from_numpy(resize_image(image, image_size, image_size)).permute(2, 0, 1))
+    """One image as the model's contiguous ``3 x S x S`` float input (see :func:`model_input_batch`)."""
+    return model_input_batch([image], image_size)[0].contiguous()
 
 
 def _to_model_input(image: torch.Tensor) -> torch.Tensor:

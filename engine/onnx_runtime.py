@@ -116,9 +116,9 @@ class OnnxDetector(Detector):
         return cls(OnnxModel(path, device), **options)
 
     def preprocess(self, images: list[np.ndarray]) -> torch.Tensor:
-        from engine.data import image_to_model_input
+        from engine.data import model_input_batch
 
-        return torch.stack([image_to_model_input(im, self.image_size) for im in images])
+        return model_input_batch(images, self.image_size).contiguous()  # onnxruntime reads plain N x 3 x S x S
 
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
         return self.model(batch).float()

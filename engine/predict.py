@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from engine.boxes import Detections, decode_predictions
-from engine.augment import resize_image
+from engine.data import model_input_batch, resized_pixels
 from engine.device import resolve_device
 from engine.images import ImageReadError, read_image
 
@@ -66,15 +66,12 @@ class Detector:
         return nullcontext()
 
     def preprocess(self, images: list[np.ndarray]) -> torch.Tensor:
-        """RGB uint8 arrays -> the model's ``N x 3 x S x S`` float input, the values of
-        :func:`engine.data.image_to_model_input`. Built from one ``N x S x S x 3`` array, which is the channels-last
-        layout the CPU model runs in (no copy to re-lay it out); on CUDA the bytes travel as uint8."""
-        side = self.image_size
-        pixels = np.stack([resize_image(im, side, side) for im in images])
+        """RGB uint8 arrays -> the model's ``N x 3 x S x S`` float input (:func:`engine.data.model_input_batch`,
+        channels-last as the CPU model runs); on CUDA the pixels travel as uint8 and become floats there."""
         if self.device.type == "cpu":
-            return torch.from_numpy(np.divide(pixels, 255, dtype=np.float32)).permute(0, 3, 1, 2)
-        batch = torch.from_numpy(pixels).to(self.device, non_blocking=True).permute(0, 3, 1, 2)
-        return batch.float().div_(255).contiguous()
+            return model_input_batch(images, self.image_size)
+        pixels = torch.from_numpy(resized_pixels(images, self.image_size)).to(self.device, non_blocking=True)
+        return pixels.permute(0, 3, 1, 2).float().div_(255).contiguous()
 
     @torch.inference_mode()
     def forward(self, batch: torch.Tensor) -> torch.Tensor:

@@ -19,8 +19,8 @@ _TEXT = QColor("#d0d0d0")
 
 
 def frame_for_display(picture: np.ndarray, size: tuple[int, int] | None, pixel_ratio: float = 1.0) -> QImage:
-    """An RGB frame -> a QImage of its own in the 32-bit format Qt paints fastest, fitted (aspect kept) into
-    ``size`` = (width, height) in device pixels when given. Called on a worker thread."""
+    """An RGB frame -> a QImage (holding its own pixels) in the 32-bit format Qt paints fastest, fitted (aspect
+    kept) into ``size`` = (width, height) in device pixels when given. Called on a worker thread."""
     height, width = picture.shape[:2]
     if size is not None and size[0] > 0 and size[1] > 0:
         scale = min(size[0] / width, size[1] / height)

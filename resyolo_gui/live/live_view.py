@@ -40,6 +40,7 @@ class LiveView(QWidget):
         self._detector_path: Path | None = None
         self.last_stats = LiveStats()
         self._status_shown = float("-inf")  # when the status line last showed a frame's figures
+        self._source_text = ""  # what runs, for the status line
         self._build()
         self.resize(900, 680)
 
@@ -122,7 +123,7 @@ class LiveView(QWidget):
         thread.model_ready.connect(lambda detector: self._on_model_ready(thread, path, detector))
         thread.stopped.connect(lambda reason: self._on_stopped(thread, reason))
         thread.recording_failed.connect(self._on_recording_failed)
-        self._source_text = f"{reader.kind} {self.source_edit.text().strip()} ({reader.fps:.0f} FPS source"
+        self._source_text = f"{reader.kind} {self.source_edit.text().strip()}, {reader.fps:.0f} FPS source"
         self._tell_display_size()
         thread.start()
         if thread.plan is None:
@@ -135,8 +136,7 @@ class LiveView(QWidget):
 
     def _tell_display_size(self) -> None:
         if self.thread is not None:
-            self.thread.display_size = self.picture.pixel_size()
-            self.thread.display_ratio = self.picture.devicePixelRatioF()
+            self.thread.display = (self.picture.pixel_size(), self.picture.devicePixelRatioF())
 
     def _on_model_ready(self, thread: LiveDetectionThread, path: Path, detector) -> None:
         self._detector, self._detector_path = detector, path  # kept for the next Start
@@ -144,7 +144,7 @@ class LiveView(QWidget):
             self._show_running(thread)
 
     def _show_running(self, thread: LiveDetectionThread) -> None:
-        self.status.setText(f"Running on {self._source_text}, {thread.plan.describe()})…")
+        self.status.setText(f"Running on {self._source_text} ({thread.plan.describe()})…")
 
     def stop(self) -> None:
         thread = self.thread

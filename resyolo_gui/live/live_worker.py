@@ -45,7 +45,7 @@ class LiveStats:
 
 class LiveDetectionThread(QThread):
     frame_ready = Signal()  # take_frame() has a new picture
-    model_ready = Signal(object)  # the Detector loaded from the checkpoint path given, and the stream plan
+    model_ready = Signal(object)  # the Detector loaded from the checkpoint path given (plan is set by then)
     stopped = Signal(str)  # why: "end of video", "stopped", or an error message
     recording_failed = Signal(str)
 
@@ -67,8 +67,8 @@ class LiveDetectionThread(QThread):
         self._late = 0
         self._times: list[float] = []
         self._record_path: Path | None = None  # set by the GUI, acted on by the streams
-        self.display_size: tuple[int, int] | None = None  # set by the GUI: frames are fitted to it (device pixels)
-        self.display_ratio = 1.0  # device pixels per widget pixel
+        # Set by the GUI, in one assignment: (size in device pixels that frames are fitted to, device pixel ratio).
+        self.display: tuple[tuple[int, int] | None, float] = (None, 1.0)
         self._recorder: VideoRecorder | None = None
 
     # ----------------------------------------------------------------- called from the GUI thread
@@ -163,7 +163,7 @@ class LiveDetectionThread(QThread):
             dropped = self.reader.dropped + self._late
             _draw_status(picture, f"{fps:.1f} FPS  {latency:.0f} ms  dropped {dropped}")
             self._record(picture, fps)
-            image = frame_for_display(picture, self.display_size, self.display_ratio)
+            image = frame_for_display(picture, *self.display)
             with self._lock:
                 self._picture, self._last = image, (frame.image, detections, output)
                 s = self.stats
