@@ -147,6 +147,11 @@ class Project(ClassEdits):
 
     def save_settings(self) -> None:
         path = self.settings_path()
+        if self.format == "yolo" or self.classes_txt_path().exists():
+            try:  # a classes.txt the project read names from must not bring back a renamed or deleted class
+                self._write_classes_txt()
+            except OSError as exc:
+                raise SaveError(self.classes_txt_path(), _reason(exc)) from exc
         verified = [_relative(a.image_path, self.folder) for a in self.annotations if a.verified]
         try:
             write_settings(path, settings_text(self.format, self.labels.names, self._colors, verified),
@@ -191,9 +196,18 @@ class Project(ClassEdits):
         path = classes_txt_path(self.folder)
         return path if self.output_folder is None else self.output_folder / _relative(path, self.folder)
 
+    def _write_classes_txt(self) -> None:
+        """Write ``classes.txt`` with the project's class list, unless it already says exactly that."""
+        from engine.annotations.yolo import write_classes_txt
+
+        path = self.classes_txt_path()
+        wanted = "".join(f"{n}\n" for n in self.labels.names)
+        if not path.exists() or path.read_text(encoding="utf-8") != wanted:
+            write_classes_txt(self.labels, path)
+
     def _write(self, ann: ImageAnnotation) -> None:
         from engine.annotations.voc import write_voc_xml
-        from engine.annotations.yolo import write_classes_txt, write_yolo_txt
+        from engine.annotations.yolo import write_yolo_txt
 
         target = self.label_path(ann)
         try:
@@ -210,10 +224,7 @@ class Project(ClassEdits):
             else:
                 for box in ann.boxes:  # a label typed on the canvas joins the class list
                     self.labels.add(box.label)
-                classes_txt = self.classes_txt_path()
-                wanted = "".join(f"{n}\n" for n in self.labels.names)
-                if not classes_txt.exists() or classes_txt.read_text(encoding="utf-8") != wanted:
-                    write_classes_txt(self.labels, classes_txt)
+                self._write_classes_txt()
                 write_yolo_txt(ann, self.labels, target)
         except (OSError, ValueError, KeyError) as exc:
             raise SaveError(target, _reason(exc), ann) from exc

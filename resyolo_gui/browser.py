@@ -61,6 +61,13 @@ class AnnotationListModel(QAbstractListModel):
         index = self.index(row)
         self.dataChanged.emit(index, index)
 
+    def refresh_all_rows(self) -> None:
+        """Every row's text may have changed (a class renamed, merged or deleted): ``dataChanged`` over all rows.
+        Not ``layoutChanged``: no row moved, and a ``layoutChanged`` without its ``layoutAboutToBeChanged`` leaves
+        the filter proxy's persistent indexes (the view's selection) dangling, which crashed the next paint."""
+        if self.rowCount():
+            self.dataChanged.emit(self.index(0), self.index(self.rowCount() - 1))
+
     def _thumbnail_ready(self, path: str) -> None:
         row = self._row_of.get(path)
         if row is not None:
@@ -234,6 +241,10 @@ class ImageBrowser(QWidget):
 
     def refresh_row(self, row: int) -> None:
         self.model.refresh_row(row)
+        self._update_counts()
+
+    def refresh_all_rows(self) -> None:
+        self.model.refresh_all_rows()
         self._update_counts()
 
     def _forget_visible(self, *_args) -> None:

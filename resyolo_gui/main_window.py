@@ -245,7 +245,7 @@ class MainWindow(QMainWindow):
         self.canvas.refresh_boxes(forget_history=True)  # a rename or merge changed boxes under the canvas
         self.class_panel.refresh()
         self.browser.refresh_classes()
-        self.browser.model.layoutChanged.emit()  # labels and counts of many rows may have changed
+        self.browser.refresh_all_rows()  # labels and counts of many rows may have changed
         self._update_title()
 
     def _add_dock(self, title: str, widget: QWidget, area) -> QDockWidget:

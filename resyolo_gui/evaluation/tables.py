@@ -68,7 +68,13 @@ class _SortedTable(QAbstractTableModel):
             return (missing, value if not missing and not isinstance(value, str) else 0, str(value))
 
         self.layoutAboutToBeChanged.emit()
-        self.rows.sort(key=key, reverse=order == Qt.SortOrder.DescendingOrder)
+        order_of = sorted(range(len(self.rows)), key=lambda r: key(self.rows[r]),
+                          reverse=order == Qt.SortOrder.DescendingOrder)
+        self.rows = [self.rows[r] for r in order_of]
+        # The layout-change contract: persistent indexes (the view's selection and current cell) follow their rows.
+        new_row = {old: new for new, old in enumerate(order_of)}
+        before = self.persistentIndexList()
+        self.changePersistentIndexList(before, [self.index(new_row[i.row()], i.column()) for i in before])
         self.layoutChanged.emit()
 
 

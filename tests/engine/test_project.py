@@ -204,3 +204,15 @@ def test_malformed_settings_are_reported_then_backed_up_when_rewritten(tmp_path)
     assert (folder / ".resyolo" / "project.json.bak").read_text() == "[1, 2"
     assert json.loads(settings.read_text())["classes"] == ["cat", "dog", "bird"]
     assert settings not in project.errors
+
+
+def test_a_renamed_class_does_not_come_back_from_a_voc_folders_classes_txt(tmp_path):
+    """The bundled sample is VOC with a classes.txt beside it: the rename must reach that list too, or reopening
+    the folder brings the old name back as an empty extra class."""
+    folder = make_folder(tmp_path / "photos")
+    (folder / "classes.txt").write_text("cat\ndog\n")
+    project = Project.open(folder)
+    project.rename_class("cat", "lynx")
+    assert project.save_all() == []
+    assert (folder / "classes.txt").read_text() == "lynx\ndog\n"
+    assert Project.open(folder).labels.names == ["lynx", "dog"]
