@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import sys
 from pathlib import Path
+
+from resyolo_gui import system_libs
 
 SAMPLE_FOLDER = Path(__file__).resolve().parents[1] / "assets" / "sample"
 SCREENSHOT_TIMEOUT_MS = 10_000
@@ -22,6 +25,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     multiprocessing.freeze_support()  # a frozen app: a spawned DataLoader worker re-runs this executable
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if _uses_x11() and (missing := system_libs.missing_libraries()):
+        print(f"resyolo-gui: Qt's X11 plugin needs system libraries that are missing: {', '.join(missing)}\n"
+              f"Install them with:\n{system_libs.install_hint(missing)}", file=sys.stderr)
+        return 2
     from PySide6.QtWidgets import QApplication
 
     from engine.project import Project, ProjectError
@@ -51,6 +58,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.screenshot is not None:
         return _screenshot(app, window, args.screenshot)
     return app.exec()
+
+
+def _uses_x11() -> bool:
+    """Whether Qt will pick its xcb plugin: on Linux, unless told otherwise or in a Wayland session."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if not sys.platform.startswith("linux") or platform not in ("", "xcb"):
+        return False
+    return platform == "xcb" or not os.environ.get("WAYLAND_DISPLAY")
 
 
 def _screenshot(app, window, out: Path) -> int:
