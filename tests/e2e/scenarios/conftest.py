@@ -46,6 +46,7 @@ def open_app(qapp, qtbot, real, tmp_path):
     from resyolo_gui.style import apply_style
 
     assert qapp.platformName() == "xcb", "the scenarios need a real X display (QT_QPA_PLATFORM=xcb)"
+    qapp.setApplicationName("ResYOLO")  # as resyolo_gui.app does: window titles end in "— ResYOLO"
     collect_garbage_on_gui_thread(qapp)
     apply_style(qapp)
     windows = []

@@ -7,6 +7,7 @@ modal dialog does not block the test: the dialog is answered by a chain started 
 """
 from __future__ import annotations
 
+import shlex
 import subprocess
 import time
 from pathlib import Path
@@ -84,18 +85,19 @@ class RealInput:
 
     def answer_dialog(self, title: str, *steps: tuple[str, ...]) -> subprocess.Popen:
         """Start, in the background, a chain that waits for a window titled ``title`` and then runs ``steps``
-        (xdotool commands such as ``("type", "dog")``, ``("key", "Return")``) into it. Start it before the action
-        that opens the dialog; :meth:`finish_background` checks that it ran."""
-        args = ["search", "--sync", "--onlyvisible", "--name", f"^{title}$", "windowactivate", "--sync", "%1",
-                "sleep", "0.3"]
-        for step in steps:
-            command, *rest = step
-            if command in ("type", "key"):
-                args += [command, "--delay", KEY_DELAY_MS, *rest]
-            else:
-                args += [command, *rest]
-            args += ["sleep", "0.1"]
-        return self.xdotool(*args, wait=False)
+        (xdotool commands such as ``("type", "dog")``, ``("key", "Return")``) into it, one xdotool call each
+        (``type`` takes every word after it, so they cannot share one call). Start it before the action that opens
+        the dialog; :meth:`finish_background` checks that it ran."""
+        # Qt on X11 shows "TITLE — APPLICATION" unless the title already names the application.
+        calls = [["xdotool", "search", "--sync", "--onlyvisible", "--name", f"^{title}( — ResYOLO)?$",
+                  "windowactivate", "--sync", "%1", "sleep", "0.3"]]
+        for command, *rest in steps:
+            delay = ["--delay", str(KEY_DELAY_MS)] if command in ("type", "key") else []
+            calls.append(["xdotool", command, *delay, *rest])
+        script = " && sleep 0.1 && ".join(shlex.join(call) for call in calls)
+        process = subprocess.Popen(["bash", "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self._background.append(process)
+        return process
 
     def finish_background(self, timeout_s: float = XDOTOOL_TIMEOUT_S) -> None:
         """Wait (turning the event loop) for every background chain; fail if one did not succeed."""
