@@ -1,0 +1,60 @@
+"""What the per-image formats (VOC, YOLO, labelme) share: one label file per image, found by name in the
+folder listing (no ``stat`` per image), read one by one with per-file errors."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+from engine.annotations.records import AnnotationError, ImageAnnotation
+
+
+def same_stem(suffix: str) -> Callable[[Path], Path]:
+    """``a.jpg`` -> ``a<suffix>`` beside it."""
+    def label_path(image_path: Path) -> Path:
+        return Path(os.path.splitext(str(image_path))[0] + suffix)
+    return label_path
+
+
+def label_paths(images: list[Path], label_path: Callable[[Path], Path], per_folder: bool = False) -> list[str]:
+    """The label path of each image; ``per_folder``: ``label_path`` depends on the folder only, so it is asked
+    once per folder (YOLO asks the disk whether a ``labels/`` tree exists)."""
+    if not per_folder:
+        return [str(label_path(image)) for image in images]
+    folders: dict[str, str] = {}
+    paths = []
+    for image in images:
+        directory, name = os.path.split(str(image))
+        label_dir = folders.get(directory)
+        if label_dir is None:
+            label_dir = folders[directory] = str(label_path(Path(directory) / name).parent)
+        paths.append(os.path.join(label_dir, os.path.splitext(name)[0] + label_path(Path(name)).suffix))
+    return paths
+
+
+def count_existing(listing, paths: list[str]) -> int:
+    return sum(map(listing.has_file, paths))
+
+
+def load_each(loaded, listing, paths: list[str], read_one: Callable) -> None:
+    """``read_one(label_path, ann, problems) -> ImageAnnotation`` for each image whose label file exists; a file
+    that cannot be read at all is an error and its image stays listed without boxes."""
+    for i, (ann, path) in enumerate(zip(loaded.annotations, paths)):
+        if not listing.has_file(path):
+            continue
+        path = Path(path)
+        loaded.label_files[ann.image_path] = path
+        try:
+            loaded.annotations[i] = read_one(path, ann, loaded.errors)
+        except AnnotationError as exc:
+            loaded.errors.append(exc)
+
+
+def image_size(image_path: Path) -> tuple[int, int]:
+    from engine.images import read_image_size  # deferred: image decoding is not needed to detect a format
+
+    try:
+        return read_image_size(image_path)
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or str(exc)
+        raise AnnotationError(image_path, f"cannot read the image size: {reason}") from None
