@@ -215,7 +215,7 @@ class Project(ClassEdits):
         fmt = get_format(self.format)
         on_disk = fmt.read_class_list(path) if path.exists() else []
         names = merged_class_list(on_disk, self.labels.names, self._known_classes)
-        if names != on_disk:
+        if names != on_disk or not path.exists():
             fmt.write_class_list(path, names)
         self.labels.names[:] = names
         self._known_classes = set(names)

@@ -18,7 +18,7 @@ from engine.annotations.records import AnnotationError, ImageAnnotation, LabelSe
 
 # Detection order: layouts that announce themselves (a data.yaml, a devkit, one dataset file) come first; the
 # per-image formats then compete by how many images they cover.
-_MODULES = ("ultralytics", "vocdevkit", "coco", "voc", "yolo", "labelme")
+_MODULES = ("ultralytics", "vocdevkit", "coco", "cvat", "voc", "yolo", "labelme")
 
 
 @dataclass
@@ -57,6 +57,10 @@ class LabelFormat:
     dataset_file: Callable[[Path], Path] | None = None
     #: one file for the whole dataset (COCO, CVAT): written whole, by ``write_dataset``
     write_dataset: Callable | None = None
+    #: (image path relative to the dataset, its split or None) -> where ``convert`` puts it in a new dataset
+    place_image: Callable | None = None
+    #: (folder, class names, split names) -> None: the layout's own files after ``convert`` (data.yaml)
+    write_layout: Callable | None = None
     keeps: str = ""
     loses: str = ""
 
@@ -82,10 +86,13 @@ def get_format(name: str) -> LabelFormat:
     return formats[name]
 
 
-def format_names(per_image_writable: bool = False) -> tuple[str, ...]:
-    """Every format's name; with ``per_image_writable``, those a project can save one image at a time in."""
+def format_names(per_image_writable: bool = False, layouts: bool = True) -> tuple[str, ...]:
+    """Every format's name; with ``per_image_writable``, those a project can save one image at a time in;
+    without ``layouts``, not those that need their own folder layout (a data.yaml, a devkit): the formats
+    any folder can be switched to."""
     return tuple(n for n, f in all_formats().items()
-                 if not per_image_writable or (f.per_image and f.write is not None))
+                 if (not per_image_writable or (f.per_image and f.write is not None))
+                 and (layouts or f.images is None))
 
 
 def merged_class_list(on_disk: list[str], ours: list[str], known: set[str]) -> list[str]:

@@ -27,7 +27,7 @@ def save_one(fmt: LabelFormat, ann: ImageAnnotation, labels: LabelSet, root: Pat
     if path is not None:
         on_disk = fmt.read_class_list(path) if path.exists() else []
         names = class_list_to_write(path, on_disk, labels.names, known, fmt.numbered_classes)
-        if names != on_disk:
+        if names != on_disk or not path.exists():
             fmt.write_class_list(path, names)
         labels.names[:] = names if fmt.numbered_classes or known is not None else labels.names
     return fmt.write(ann, labels, target, warnings)

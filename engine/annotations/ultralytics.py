@@ -175,6 +175,20 @@ def write_class_list(path: Path, names: list[str]) -> None:
     atomic_write_text(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
 
 
+def place_image(relative: str, split: str | None) -> str:
+    return f"images/{split or 'train'}/{Path(relative).name}"
+
+
+def write_layout(folder: Path, names: list[str], splits: list[str]) -> None:
+    """A ``data.yaml`` as Ultralytics writes its own (``path``, one key per split folder, ``names`` as a dict)."""
+    import yaml
+
+    data = {"path": ".", **{key: f"images/{key}" for key in SPLIT_KEYS if key in splits}, "names": dict(enumerate(names))}
+    if "train" not in data:
+        data["train"] = "images/train"
+    atomic_write_text(Path(folder) / DATA_FILE, yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+
+
 def _class_list_path(folder: Path, listing=None) -> Path:
     return find_data_yaml(folder) or Path(folder) / DATA_FILE
 
@@ -186,6 +200,7 @@ def _format():
         name="ultralytics", title="Ultralytics / Roboflow (data.yaml + YOLO txt)", detect=detect, load=load,
         images=images, write=write, label_path=label_path, class_list_path=_class_list_path,
         read_class_list=read_class_list, write_class_list=write_class_list, numbered_classes=True,
+        place_image=place_image, write_layout=write_layout,
         keeps="splits, class ids and names (data.yaml), boxes (6 decimals)",
         loses="difficult, verified (kept in .resyolo/project.json), data.yaml comments when classes change, "
               "segmentation polygons (read as their box)")

@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+from engine.annotations.formats import format_names
 from engine.commands.argtypes import fraction, positive_int, usage_error
 
 EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -38,7 +39,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--batch", type=positive_int, default=8, metavar="N", help="images per forward pass (default 8)")
     parser.add_argument("--out", type=Path, default=Path("runs/predict"), metavar="DIR",
                         help="output folder, created if missing (default runs/predict)")
-    parser.add_argument("--save-labels", choices=["voc", "yolo"],
+    parser.add_argument("--save-labels", choices=format_names(per_image_writable=True),
                         help="auto-labelling: also write the detections as label files, by default beside each "
                              "image (YOLO: plus classes.txt); images with no detections get none")
     parser.add_argument("--labels-dir", type=Path, metavar="DIR", help="write the label files here instead")
