@@ -3,6 +3,9 @@
 COCO results (what ``resyolo eval --dt`` reads): a JSON list of
 ``{"image_id", "category_id", "bbox": [x, y, w, h], "score"}`` in original image pixels, where
 
+- scored against a COCO ground truth (``predict --gt FILE``, or the COCO file of the SOURCE folder), ``image_id``
+  and ``category_id`` are that file's ids (:class:`CocoIds`), as ``resyolo eval`` and pycocotools' ``loadRes``
+  expect; otherwise:
 - ``image_id`` is the image's file name without extension, or the frame number (from 0) of a video;
 - ``category_id`` is the class's index in the checkpoint's class list. ``resyolo eval`` numbers a labelled
   folder's classes by their index in its ``classes.txt`` (sorted names when there is none), so the two agree
@@ -50,8 +53,61 @@ def coco_entries(image_id: str | int, detections: Detections) -> list[dict]:
     return entries
 
 
-def write_coco_results(path: Path | str, results: list[ImageResult]) -> Path:
-    entries = [entry for result in results for entry in coco_entries(result.image_id, result.detections)]
+@dataclass
+class CocoIds:
+    """The ids of the COCO ground truth detections will be scored against: image id by file, category id by
+    class name. Without one, results use file stems and 0-based class indexes (see the module docstring)."""
+
+    image_ids: dict[str, int]  # absolute image path -> id, and file name -> id where the name is unique
+    category_ids: dict[int, int]  # the detector's class index -> the file's category id
+    path: Path
+
+    @classmethod
+    def from_file(cls, coco_path: Path | str, class_names: list[str], image_root: Path | str | None = None) -> "CocoIds":
+        """Raises AnnotationError naming the file; ValueError if a detector class is not among its categories."""
+        import os
+
+        from engine.annotations.coco import load_coco_dict
+
+        coco_path = Path(coco_path)
+        data = load_coco_dict(coco_path)
+        root = Path(image_root) if image_root is not None else (
+            coco_path.parent.parent if coco_path.parent.name == "annotations" else coco_path.parent)
+        by_name = {c.get("name"): c.get("id") for c in data["categories"] if isinstance(c, dict)}
+        missing = [n for n in class_names if n not in by_name]
+        if missing:
+            raise ValueError(f"{coco_path}: the detector's classes {', '.join(missing)} are not categories of this "
+                             f"file ({', '.join(map(str, by_name))})")
+        image_ids: dict[str, int] = {}
+        names: dict[str, list[int]] = {}
+        for image in data["images"]:
+            if not isinstance(image, dict) or "file_name" not in image:
+                continue
+            file_name = str(image["file_name"]).replace("\\", "/")
+            for base in (root, coco_path.parent):
+                image_ids[os.path.normcase(os.path.abspath(base / file_name))] = image["id"]
+            names.setdefault(Path(file_name).name, []).append(image["id"])
+        image_ids.update({name: ids[0] for name, ids in names.items() if len(ids) == 1})
+        return cls(image_ids, {i: by_name[n] for i, n in enumerate(class_names)}, coco_path)
+
+    def image_id(self, result: ImageResult):
+        import os
+
+        if result.file:
+            found = self.image_ids.get(os.path.normcase(os.path.abspath(result.file)))
+            if found is None:
+                found = self.image_ids.get(Path(result.file).name)
+            if found is not None:
+                return found
+        return result.image_id
+
+
+def write_coco_results(path: Path | str, results: list[ImageResult], ids: CocoIds | None = None) -> Path:
+    entries = [entry for result in results
+               for entry in coco_entries(ids.image_id(result) if ids else result.image_id, result.detections)]
+    if ids is not None:
+        for entry in entries:
+            entry["category_id"] = ids.category_ids.get(entry["category_id"], entry["category_id"])
     path = Path(path)
     # One entry per line: valid JSON that still reads (and diffs) line by line.
     atomic_write_text(path, "[\n" + ",\n".join(json.dumps(e) for e in entries) + ("\n]\n" if entries else "]\n"))

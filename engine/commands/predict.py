@@ -43,6 +43,9 @@ def add_parser(subparsers) -> None:
                         help="auto-labelling: also write the detections as label files, by default beside each "
                              "image (YOLO: plus classes.txt); images with no detections get none")
     parser.add_argument("--labels-dir", type=Path, metavar="DIR", help="write the label files here instead")
+    parser.add_argument("--gt", type=Path, metavar="COCO_JSON",
+                        help="COCO ground truth whose image and category ids predictions.json uses (default: the "
+                             "COCO file of a SOURCE folder that has one; else file stems and 0-based class ids)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing label files (and add missing classes to an existing classes.txt)")
     parser.add_argument("--no-images", action="store_true", help="do not write annotated images or video")
@@ -79,6 +82,19 @@ def run(args: argparse.Namespace) -> int:
         return _predict(args, detector, source)
     finally:
         source.close()
+
+
+def _coco_ids(args, source, class_names):
+    """The ids of the ground truth predictions.json will be scored against (--gt, else SOURCE's COCO file)."""
+    from engine.export_detections import CocoIds
+
+    gt = getattr(args, "gt", None)
+    root = getattr(source, "root", None)
+    if gt is None and root is not None and source.kind == "images":
+        from engine.annotations.coco import find_coco_json
+
+        gt = find_coco_json(root)
+    return CocoIds.from_file(gt, class_names) if gt is not None else None
 
 
 def _predict(args, detector, source) -> int:
@@ -133,7 +149,12 @@ def _predict(args, detector, source) -> int:
         progress.close()
         outputs.close()
     try:
-        results_path = write_coco_results(args.out / "predictions.json", outputs.results)
+        coco_ids = _coco_ids(args, source, detector.class_names)
+    except (AnnotationError, ValueError) as exc:
+        print(f"warning: predictions.json uses file stems and 0-based class ids: {exc}", file=sys.stderr)
+        coco_ids = None
+    try:
+        results_path = write_coco_results(args.out / "predictions.json", outputs.results, coco_ids)
         write_csv(args.out / "predictions.csv", outputs.results, detector.class_names)
     except OSError as exc:
         print(f"error: cannot write the results into {args.out}: {exc.strerror or exc}", file=sys.stderr)
