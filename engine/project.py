@@ -40,6 +40,12 @@ class SaveError(OSError):
         super().__init__(f"{self.path}: {reason}")
 
 
+class ChangedOnDisk(SaveError):
+    """The label file was changed by another program since it was read: not written. The app offers: reload
+    theirs, keep mine (:meth:`Project.save` with ``keep_theirs_as_conflict``: theirs kept as ``NAME.conflict``),
+    or show both."""
+
+
 class Project(ClassEdits):
     def __init__(self, folder: Path, annotations: list[ImageAnnotation], labels: LabelSet,
                  errors: dict[Path, AnnotationError], format: str, settings: dict, source_format: str | None):
@@ -56,10 +62,17 @@ class Project(ClassEdits):
         self._needs_conversion = source_format not in (None, format)
         self.warnings: list[AnnotationError] = []  # what saving changed: boxes clipped or dropped, each named
         self._known_classes: set[str] = set(labels.names)  # the class names on disk as we last read or wrote them
+        self.splits: dict[str, list[Path]] = {}
+        self.read_only = False
+        self._fingerprints: dict[Path, tuple[int, int]] = {}  # label file -> (size, mtime_ns) as read or written
+        self._label_files: dict[Path, Path] = {}  # image -> the label file it was read from
 
     # ----------------------------------------------------------------- opening
     @classmethod
-    def open(cls, folder: Path | str) -> "Project":
+    def open(cls, folder: Path | str, read_only: bool = False, take_over: bool = False) -> "Project":
+        """Open ``folder`` and hold its lock (:mod:`engine.project_lock`): another live process holding it raises
+        :class:`~engine.project_lock.ProjectLocked` unless ``read_only`` (nothing is then saved) or
+        ``take_over``."""
         from engine.annotations.folder import load_folder  # deferred: keeps `import engine.project` light
 
         folder = Path(folder).expanduser()
@@ -70,6 +83,10 @@ class Project(ClassEdits):
         if not folder.is_dir():
             raise ProjectError(f"Not a folder: {folder}")
         folder = folder.resolve()
+        if not read_only:
+            from engine.project_lock import acquire
+
+            acquire(folder, take_over=take_over)  # ProjectLocked names the holder
         errors: dict[Path, AnnotationError] = {}
         settings = read_settings(folder, errors)
         saved_format = settings.get("label_format") if settings.get("label_format") in LABEL_FORMATS else None
@@ -96,7 +113,17 @@ class Project(ClassEdits):
                                    *{p.parent for p in loaded.label_files.values()}])
         project = cls(folder, loaded.annotations, labels, errors, label_format, settings, loaded.format)
         project.splits = loaded.splits
+        project.read_only = read_only
+        project._fingerprints = dict(loaded.fingerprints)
+        project._label_files = dict(loaded.label_files)
         return project
+
+    def close(self) -> None:
+        """Let go of the folder's lock (another window may then open it for writing)."""
+        from engine.project_lock import release
+
+        if not self.read_only:
+            release(self.folder)
 
     # ----------------------------------------------------------------- dirty state
     def mark_dirty(self, ann: ImageAnnotation) -> None:
@@ -125,13 +152,15 @@ class Project(ClassEdits):
             return beside
         return self.output_folder / _relative(beside, self.folder)
 
-    def save(self, ann: ImageAnnotation) -> None:
-        """Write one image's labels if it has unsaved edits. Raises :class:`SaveError`; the edit stays dirty."""
+    def save(self, ann: ImageAnnotation, keep_theirs_as_conflict: bool = False) -> None:
+        """Write one image's labels if it has unsaved edits. Raises :class:`SaveError`; the edit stays dirty.
+        A label file changed on disk since it was read raises :class:`ChangedOnDisk`, unless
+        ``keep_theirs_as_conflict`` (keep mine: theirs is kept as ``NAME.conflict`` first)."""
         if self._needs_conversion:
             self._convert_all()
         if not self.is_dirty(ann):
             return
-        self._write(ann)
+        self._write(ann, keep_theirs_as_conflict)
         self._dirty.discard(Path(ann.image_path))
         self.save_settings()  # class list, colours and verified flags (cheap when unchanged)
 
@@ -220,9 +249,29 @@ class Project(ClassEdits):
         self.labels.names[:] = names
         self._known_classes = set(names)
 
-    def _write(self, ann: ImageAnnotation) -> None:
+    def _check_unchanged(self, ann: ImageAnnotation, target: Path, keep_theirs_as_conflict: bool) -> None:
+        """Raise ChangedOnDisk if ``target`` is not what this project read (or last wrote) there."""
+        from engine.annotations.beside import fingerprint
+
+        expected = self._fingerprints.get(target)  # None: we never read this file (new, or another format's)
+        now = fingerprint(target)
+        if expected is None or now is None or now == expected:
+            return
+        if keep_theirs_as_conflict:
+            from engine.annotations.atomic import atomic_write_bytes
+
+            atomic_write_bytes(target.with_name(target.name + ".conflict"), target.read_bytes())
+            return
+        raise ChangedOnDisk(target, "changed on disk by another program since it was read; reload theirs, "
+                                    "keep mine (theirs kept as .conflict) or compare both", ann)
+
+    def _write(self, ann: ImageAnnotation, keep_theirs_as_conflict: bool = False) -> None:
+        if self.read_only:
+            raise SaveError(self.label_path(ann), "opened read-only (another window holds the folder)", ann)
         target = self.label_path(ann)
         fmt = get_format(self.format)
+        if fmt.per_image:
+            self._check_unchanged(ann, target, keep_theirs_as_conflict)
         try:
             if ann.width <= 0 or ann.height <= 0:
                 from engine.images import read_image_size
@@ -240,6 +289,9 @@ class Project(ClassEdits):
             warnings: list[AnnotationError] = []
             fmt.write(ann, self.labels, target, warnings)
             self.warnings += warnings
+            from engine.annotations.beside import fingerprint
+
+            self._fingerprints[target] = fingerprint(target)
         except (OSError, ValueError, KeyError) as exc:
             raise SaveError(target, _reason(exc), ann) from exc
         self.errors.pop(Path(ann.image_path), None)

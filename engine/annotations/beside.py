@@ -44,10 +44,20 @@ def load_each(loaded, listing, paths: list[str], read_one: Callable) -> None:
             continue
         path = Path(path)
         loaded.label_files[ann.image_path] = path
+        loaded.fingerprints[path] = fingerprint(path)
         try:
             loaded.annotations[i] = read_one(path, ann, loaded.errors)
         except AnnotationError as exc:
             loaded.errors.append(exc)
+
+
+def fingerprint(path: Path | str) -> tuple[int, int] | None:
+    """(size, mtime in ns) of a file, None if it does not exist: what "still what was read" is checked against."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
 
 
 def image_size(image_path: Path) -> tuple[int, int]:

@@ -29,6 +29,7 @@ class LoadedFolder:
     format: str | None = None
     splits: dict[str, list[Path]] = field(default_factory=dict)  # split name -> its images (layouts that have them)
     label_files: dict[Path, Path] = field(default_factory=dict)  # image -> the label file it was read from
+    fingerprints: dict[Path, tuple[int, int]] = field(default_factory=dict)  # label file -> (size, mtime_ns) read
 
 
 @dataclass(frozen=True)
