@@ -136,6 +136,8 @@ def images(listing) -> list[Path]:
         splits = split_images(read_data_yaml(path), path)
     except AnnotationError:
         return listing.images
+    if not splits:  # supervision's as_yolo writes names and nc only: the images are the folder's (and images/)
+        return listing.images
     return list(dict.fromkeys(p for split in splits.values() for p in split))
 
 

@@ -29,7 +29,16 @@ from engine.annotations.limits import check_size
 from engine.annotations.records import AnnotationError, Box, ImageAnnotation
 
 SUFFIX = ".xml"
-label_path = same_stem(SUFFIX)
+_beside = same_stem(SUFFIX)
+
+
+def label_path(image_path: Path) -> Path:
+    """Beside the image; or, for an image in ``images/`` of a folder with ``Annotations/`` (Label Studio's and
+    CVAT's VOC export), ``Annotations/<stem>.xml``."""
+    image_path = Path(image_path)
+    if image_path.parent.name == "images" and (image_path.parent.parent / "Annotations").is_dir():
+        return image_path.parent.parent / "Annotations" / (image_path.stem + SUFFIX)
+    return _beside(image_path)
 
 # Beside-the-image lookup order when the file's <filename> does not name an existing file.
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
@@ -199,7 +208,7 @@ def _touches_border(x1: int, y1: int, x2: int, y2: int, ann: ImageAnnotation) ->
 
 # ---- the format table entry ---------------------------------------------------------------------------------
 def _paths(listing) -> list[str]:
-    return label_paths(listing.images, label_path)
+    return label_paths(listing.images, label_path, per_folder=True)
 
 
 def detect(listing) -> int:

@@ -264,3 +264,22 @@ def test_two_writers_on_one_yolo_folder_keep_each_others_class_ids(tmp_path):
     by_name = {a.image_path.name: a for a in reopened.annotations}
     assert [b.label for b in by_name["a.jpg"].boxes] == ["dog"]
     assert [b.label for b in by_name["b.jpg"].boxes] == ["cat"]
+
+
+def test_supervision_yolo_export_opens(tmp_path):
+    """supervision's DetectionDataset.as_yolo: images/, labels/ and a data.yaml of names and nc only."""
+    _image(tmp_path / "images" / "a.jpg")
+    _write(tmp_path / "labels" / "a.txt", "1 0.5 0.5 0.25 0.25\n")
+    _write(tmp_path / "data.yaml", "names:\n- cat\n- dog\nnc: 2\n")
+    loaded = load_folder(tmp_path)
+    assert loaded.errors == [] and loaded.labels.names == ["cat", "dog"]
+    assert [b.label for b in loaded.annotations[0].boxes] == ["dog"]
+
+
+def test_label_studio_voc_export_opens(tmp_path):
+    """Label Studio's Pascal VOC export: Annotations/*.xml beside images/*.jpg."""
+    _image(tmp_path / "images" / "a.jpg")
+    _voc_xml(tmp_path / "Annotations" / "a.xml", "a.jpg", [("dog", 1, 1, 10, 10, 0)])
+    loaded = load_folder(tmp_path)
+    assert loaded.errors == []
+    assert [b.label for b in loaded.annotations[0].boxes] == ["dog"]
