@@ -21,15 +21,25 @@ def label_paths(images: list[Path], label_path: Callable[[Path], Path], per_fold
     once per folder (YOLO asks the disk whether a ``labels/`` tree exists)."""
     if not per_folder:
         return [str(label_path(image)) for image in images]
-    folders: dict[str, str] = {}
+    folders: dict[str, tuple[str, str]] = {}
     paths = []
     for image in images:
         directory, name = os.path.split(str(image))
-        label_dir = folders.get(directory)
-        if label_dir is None:
-            label_dir = folders[directory] = str(label_path(Path(directory) / name).parent)
-        paths.append(os.path.join(label_dir, os.path.splitext(name)[0] + label_path(Path(name)).suffix))
+        found = folders.get(directory)
+        if found is None:
+            example = label_path(Path(directory) / name)
+            found = folders[directory] = (str(example.parent), example.suffix)
+        paths.append(os.path.join(found[0], os.path.splitext(name)[0] + found[1]))
     return paths
+
+
+def cached_label_paths(listing, key: str, label_path: Callable[[Path], Path]) -> list[str]:
+    """:func:`label_paths` of the listing's images (per folder), computed once per listing for detection and
+    loading alike."""
+    cache = listing.__dict__.setdefault("_label_paths", {})
+    if key not in cache:
+        cache[key] = label_paths(listing.images, label_path, per_folder=True)
+    return cache[key]
 
 
 def count_existing(listing, paths: list[str]) -> int:

@@ -54,6 +54,7 @@ def load_folder(folder: Path | str, format: str | None = None) -> LoadedFolder:
     format = _detect_format(listing) if format is None else format
     if format is not None and get_format(format).images is not None:
         listing.images = get_format(format).images(listing)
+        listing.__dict__.pop("_label_paths", None)  # computed for the images detection saw
     loaded = LoadedFolder([ImageAnnotation(image_path=p) for p in listing.images], LabelSet(), [], format)
     if format is None:
         classes_path = find_classes_txt(folder, listing)

@@ -23,7 +23,7 @@ import defusedxml
 import defusedxml.ElementTree as SafeET
 
 from engine.annotations.atomic import atomic_write_text
-from engine.annotations.beside import count_existing, image_size, label_paths, load_each, same_stem
+from engine.annotations.beside import cached_label_paths, count_existing, image_size, label_paths, load_each, same_stem
 from engine.annotations.clipping import boxes_to_write
 from engine.annotations.limits import check_size
 from engine.annotations.records import AnnotationError, Box, ImageAnnotation
@@ -208,7 +208,7 @@ def _touches_border(x1: int, y1: int, x2: int, y2: int, ann: ImageAnnotation) ->
 
 # ---- the format table entry ---------------------------------------------------------------------------------
 def _paths(listing) -> list[str]:
-    return label_paths(listing.images, label_path, per_folder=True)
+    return cached_label_paths(listing, "voc", label_path)
 
 
 def detect(listing) -> int:

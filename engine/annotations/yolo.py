@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 
 from engine.annotations.atomic import atomic_write_text
-from engine.annotations.beside import count_existing, image_size, label_paths, load_each
+from engine.annotations.beside import cached_label_paths, count_existing, image_size, label_paths, load_each
 from engine.annotations.clipping import boxes_to_write
 from engine.annotations.limits import read_label_text
 from engine.annotations.listing import natural_sort_key
@@ -195,7 +195,7 @@ def write_class_names(path: Path, names: list[str]) -> None:
 
 # ---- the format table entry ---------------------------------------------------------------------------------
 def _paths(listing) -> list[str]:
-    return label_paths(listing.images, yolo_label_path, per_folder=True)
+    return cached_label_paths(listing, "yolo", yolo_label_path)
 
 
 def detect(listing) -> int:
