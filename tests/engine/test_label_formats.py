@@ -159,3 +159,19 @@ def test_voc_devkit_origin_round_trips_exactly(tmp_path):
     assert project.save_all() == [] and project.warnings == []
     assert "<xmin>1</xmin>" in (year / "Annotations" / "2012_000001.xml").read_text()
     assert "<xmax>64</xmax>" in (year / "Annotations" / "2012_000001.xml").read_text()
+
+
+def test_ultralytics_own_dataset_check_accepts_what_we_write(tmp_path):
+    """Runs where ``ultralytics`` is installed (a reference venv, never a project dependency)."""
+    utils = pytest.importorskip("ultralytics.data.utils")
+    src = tmp_path / "src"
+    for i in range(3):
+        _image(src / f"a{i}.jpg")
+        save_annotation(ImageAnnotation(src / f"a{i}.jpg", 64, 48, [Box("cat", 60, 1, 70, 9), Box("dog", 1, 1, 9, 9)]),
+                        LabelSet(["cat", "dog"]), "voc")
+    convert(src, "ultralytics", tmp_path / "out")
+    data = utils.check_det_dataset(str(tmp_path / "out" / "data.yaml"))
+    assert data["nc"] == 2 and list(data["names"].values()) == ["cat", "dog"]
+    for label_file in (tmp_path / "out" / "labels" / "train").glob("*.txt"):
+        rows = [list(map(float, line.split())) for line in label_file.read_text().splitlines()]
+        assert all(len(r) == 5 and 0 <= min(r[1:]) and max(r[1:]) <= 1 and r[0] in (0, 1) for r in rows)
