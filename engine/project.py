@@ -63,6 +63,7 @@ class Project(ClassEdits):
         self.warnings: list[AnnotationError] = []  # what saving changed: boxes clipped or dropped, each named
         self._known_classes: set[str] = set(labels.names)  # the class names on disk as we last read or wrote them
         self.splits: dict[str, list[Path]] = {}
+        self.pixel_origin: int | None = None  # VOC: 0 (labelImg) or 1 (devkit); None: the format's default
         self.read_only = False
         self._fingerprints: dict[Path, tuple[int, int]] = {}  # label file -> (size, mtime_ns) as read or written
         self._label_files: dict[Path, Path] = {}  # image -> the label file it was read from
@@ -90,8 +91,9 @@ class Project(ClassEdits):
         errors: dict[Path, AnnotationError] = {}
         settings = read_settings(folder, errors)
         saved_format = settings.get("label_format") if settings.get("label_format") in LABEL_FORMATS else None
+        pixel_origin = settings.get("voc_pixel_origin") if settings.get("voc_pixel_origin") in (0, 1) else None
         try:
-            loaded = load_folder(folder, format=saved_format)
+            loaded = load_folder(folder, format=saved_format, pixel_origin=pixel_origin)
         except OSError as exc:
             raise ProjectError(f"Cannot read folder {folder}: {exc.strerror or exc}") from exc
         labels = LabelSet([n for n in settings.get("classes", []) if isinstance(n, str)])
@@ -114,6 +116,7 @@ class Project(ClassEdits):
         project = cls(folder, loaded.annotations, labels, errors, label_format, settings, loaded.format)
         project.splits = loaded.splits
         project.read_only = read_only
+        project.pixel_origin = pixel_origin
         project._fingerprints = dict(loaded.fingerprints)
         project._label_files = dict(loaded.label_files)
         return project
@@ -134,6 +137,16 @@ class Project(ClassEdits):
 
     def has_unsaved_changes(self) -> bool:
         return bool(self._dirty) or self._settings_dirty
+
+    def set_pixel_origin(self, origin: int) -> None:
+        """The project's VOC pixel origin: 0 as labelImg, 1 as the VOC devkit (and Ultralytics' converter and
+        supervision) count. Saved in the settings; every labelled image is rewritten in it on the next save."""
+        if origin not in (0, 1):
+            raise ValueError(f"pixel origin must be 0 (labelImg) or 1 (VOC devkit), got {origin!r}")
+        if origin != self.pixel_origin:
+            self.pixel_origin = origin
+            self._needs_conversion = True
+            self._settings_dirty = True
 
     def set_format(self, label_format: str) -> None:
         """Switch the format written from now on; every labelled image is rewritten on the next save."""
@@ -193,7 +206,8 @@ class Project(ClassEdits):
                 raise SaveError(class_list, _reason(exc)) from exc
         verified = [_relative(a.image_path, self.folder) for a in self.annotations if a.verified]
         try:
-            write_settings(path, settings_text(self.format, self.labels.names, self._colors, verified),
+            write_settings(path, settings_text(self.format, self.labels.names, self._colors, verified,
+                                              self.pixel_origin),
                            keep_original=path in self.errors)  # a malformed settings file is kept aside, not lost
         except OSError as exc:
             raise SaveError(path, _reason(exc)) from exc
@@ -287,7 +301,8 @@ class Project(ClassEdits):
             if class_list is not None and (fmt.numbered_classes or class_list.exists()):
                 self._write_class_list(class_list)
             warnings: list[AnnotationError] = []
-            fmt.write(ann, self.labels, target, warnings)
+            origin = {"origin": self.pixel_origin} if fmt.pixel_origin is not None and self.pixel_origin is not None else {}
+            fmt.write(ann, self.labels, target, warnings, **origin)
             self.warnings += warnings
             from engine.annotations.beside import fingerprint
 

@@ -45,8 +45,9 @@ def detect_format(folder: Path | str) -> str | None:
     return _detect_format(FolderListing(_existing_folder(folder)))
 
 
-def load_folder(folder: Path | str, format: str | None = None) -> LoadedFolder:
-    """Every image in ``folder`` with its labels (none if unlabelled). Bad label files go to ``errors``."""
+def load_folder(folder: Path | str, format: str | None = None, pixel_origin: int | None = None) -> LoadedFolder:
+    """Every image in ``folder`` with its labels (none if unlabelled). Bad label files go to ``errors``.
+    ``pixel_origin``: VOC coordinates counted from 0 (labelImg) or 1 (the devkit); None: the format's default."""
     folder = _existing_folder(folder)
     if format is not None:
         get_format(format)  # unknown name: ValueError listing the known ones
@@ -56,6 +57,7 @@ def load_folder(folder: Path | str, format: str | None = None) -> LoadedFolder:
         listing.images = get_format(format).images(listing)
         listing.__dict__.pop("_label_paths", None)  # computed for the images detection saw
     loaded = LoadedFolder([ImageAnnotation(image_path=p) for p in listing.images], LabelSet(), [], format)
+    loaded.pixel_origin = pixel_origin
     if format is None:
         classes_path = find_classes_txt(folder, listing)
         if classes_path is not None:

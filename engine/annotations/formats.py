@@ -30,6 +30,7 @@ class LoadedFolder:
     splits: dict[str, list[Path]] = field(default_factory=dict)  # split name -> its images (layouts that have them)
     label_files: dict[Path, Path] = field(default_factory=dict)  # image -> the label file it was read from
     fingerprints: dict[Path, tuple[int, int]] = field(default_factory=dict)  # label file -> (size, mtime_ns) read
+    pixel_origin: int | None = None  # VOC coordinates: the project's choice (None: the format's default)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class LabelFormat:
     place_image: Callable | None = None
     #: (folder, class names, split names) -> None: the layout's own files after ``convert`` (data.yaml)
     write_layout: Callable | None = None
+    #: VOC-style pixel origin of the files (0: labelImg, 1: the devkit), None for formats without the choice
+    pixel_origin: int | None = None
     keeps: str = ""
     loses: str = ""
 

@@ -216,6 +216,9 @@ def detect(listing) -> int:
 
 
 def load(listing, loaded, origin: int = 0, paths: list[str] | None = None) -> None:
+    if loaded.pixel_origin is not None:  # the project's documented choice wins over the layout's default
+        origin = loaded.pixel_origin
+
     def read_one(path, ann, problems):
         read = read_voc_xml(path, image_path=ann.image_path, problems=problems, origin=origin)
         if read.width <= 0 or read.height <= 0:
@@ -240,7 +243,7 @@ def _format():
     return LabelFormat(
         name="voc", title="Pascal VOC XML (labelImg)", detect=detect, load=load, write=write, label_path=label_path,
         class_list_path=classes_txt_path_if_any, read_class_list=read_class_names, write_class_list=write_class_names,
-        keeps="class names, boxes (whole pixels), difficult, truncated, verified",
+        pixel_origin=0, keeps="class names, boxes (whole pixels), difficult, truncated, verified",
         loses="sub-pixel coordinates, shapes other than boxes")
 
 

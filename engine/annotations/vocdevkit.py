@@ -83,9 +83,10 @@ def load(listing, loaded) -> None:
     voc.load(listing, loaded, origin=ORIGIN, paths=[str(label_path(p)) for p in listing.images])
 
 
-def write(ann: ImageAnnotation, labels: LabelSet, target: Path | None = None, warnings: list | None = None) -> Path:
+def write(ann: ImageAnnotation, labels: LabelSet, target: Path | None = None, warnings: list | None = None,
+          origin: int = ORIGIN) -> Path:
     target = target or label_path(ann.image_path)
-    return voc.write_voc_xml(ann, target, origin=ORIGIN, warnings=warnings)
+    return voc.write_voc_xml(ann, target, origin=origin, warnings=warnings)
 
 
 def _format():
@@ -93,7 +94,7 @@ def _format():
 
     return LabelFormat(
         name="vocdevkit", title="PASCAL VOC devkit (VOC20xx/)", detect=detect, load=load, images=images, write=write,
-        label_path=label_path, keeps="splits (ImageSets/Main), boxes (whole pixels, 1-based), difficult, truncated",
+        label_path=label_path, pixel_origin=ORIGIN, keeps="splits (ImageSets/Main), boxes (whole pixels, 1-based), difficult, truncated",
         loses="sub-pixel coordinates")
 
 

@@ -175,3 +175,22 @@ def test_ultralytics_own_dataset_check_accepts_what_we_write(tmp_path):
     for label_file in (tmp_path / "out" / "labels" / "train").glob("*.txt"):
         rows = [list(map(float, line.split())) for line in label_file.read_text().splitlines()]
         assert all(len(r) == 5 and 0 <= min(r[1:]) and max(r[1:]) <= 1 and r[0] in (0, 1) for r in rows)
+
+
+def test_voc_pixel_origin_is_one_saved_choice_per_project(tmp_path):
+    """supervision and the devkit write xmin 1-based; labelImg 0-based. A project says which its files use."""
+    _image(tmp_path / "a.jpg")
+    (tmp_path / "a.xml").write_text(
+        "<annotation><filename>a.jpg</filename><size><width>64</width><height>48</height></size><object>"
+        "<name>dog</name><bndbox><xmin>11</xmin><ymin>11</ymin><xmax>31</xmax><ymax>21</ymax></bndbox></object>"
+        "</annotation>")
+    project = Project.open(tmp_path)
+    assert project.annotations[0].boxes[0].x1 == 11  # labelImg's reading by default
+    project.set_pixel_origin(1)
+    assert project.save_all() == []
+    reopened = Project.open(tmp_path)
+    assert reopened.pixel_origin == 1
+    assert reopened.annotations[0].boxes[0].x1 == 11  # the same box: the file now says xmin 12
+    assert "<xmin>12</xmin>" in (tmp_path / "a.xml").read_text()
+    (tmp_path / "a.xml").write_text((tmp_path / "a.xml").read_text().replace("<xmin>12</xmin>", "<xmin>11</xmin>"))
+    assert Project.open(tmp_path).annotations[0].boxes[0].x1 == 10  # devkit reading of xmin 11
