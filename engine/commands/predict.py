@@ -256,19 +256,19 @@ def _picture_names(paths: list[Path]) -> dict[Path, str]:
 def _warn_on_class_order(source, class_names: list[str]) -> None:
     """Results use the checkpoint's class ids; `resyolo eval` on this folder would number its classes.txt's."""
     from engine.annotations.records import AnnotationError
-    from engine.annotations.yolo import CLASSES_FILE, read_classes_txt
+    from engine.annotations.yolo import find_classes_txt, read_classes_txt
 
     root = getattr(source, "root", None)
     if root is None:
         return
-    for path in (root / CLASSES_FILE, root / "labels" / CLASSES_FILE):
-        if path.is_file():
-            try:
-                names = read_classes_txt(path).names
-            except AnnotationError:
-                return
-            if names[: len(class_names)] != class_names:
-                print(f"warning: category_id in the results follows the checkpoint's classes ({', '.join(class_names)}); "
-                      f"{path} lists {', '.join(names)}, so `resyolo eval` on this folder would mix up classes",
-                      file=sys.stderr)
-            return
+    path = find_classes_txt(root)
+    if path is None:
+        return
+    try:
+        names = read_classes_txt(path).names
+    except AnnotationError:
+        return
+    if names[: len(class_names)] != class_names:
+        print(f"warning: category_id in the results follows the checkpoint's classes ({', '.join(class_names)}); "
+              f"{path} lists {', '.join(names)}, so `resyolo eval` on this folder would mix up classes",
+              file=sys.stderr)
