@@ -171,7 +171,7 @@ def _load_folder(folder: Path):
 def _labelled(loaded) -> tuple[list[ImageAnnotation], int]:
     """(images with a readable label file or boxes, number with neither). An image whose label file is broken
     is neither: training on it as a picture without objects would teach the model to miss them."""
-    broken = {_key(e.path) for e in loaded.errors}
+    broken = {_key(e.path) for e in loaded.errors if e.is_fault}
     labelled, unlabelled = [], 0
     for ann in loaded.annotations:
         label_file = _label_file(loaded, ann.image_path)

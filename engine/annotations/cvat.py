@@ -26,7 +26,7 @@ from engine.annotations.atomic import atomic_write_text
 from engine.annotations.beside import image_size
 from engine.annotations.clipping import boxes_to_write
 from engine.annotations.limits import check_size
-from engine.annotations.records import AnnotationError, Box, ImageAnnotation, LabelSet
+from engine.annotations.records import AnnotationError, Box, ImageAnnotation, LabelSet, NotABox
 
 FILE_NAME = "annotations.xml"
 _SHAPES = ("polygon", "polyline", "points", "mask", "cuboid", "ellipse", "skeleton", "tag")
@@ -68,7 +68,7 @@ def read_cvat_xml(path: Path | str, problems: list | None = None) -> tuple[list[
             where = f"<image name='{name}'> element #{number}"
             if element.tag != "box":
                 if element.tag in _SHAPES and problems is not None:
-                    problems.append(AnnotationError(path, f"not a box: {element.tag} '{element.get('label', '')}' "
+                    problems.append(NotABox(path, f"not a box: {element.tag} '{element.get('label', '')}' "
                                                           f"(kept as it is)", where))
                 continue
             try:

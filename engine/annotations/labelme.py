@@ -16,7 +16,7 @@ from engine.annotations.atomic import atomic_write_text
 from engine.annotations.beside import cached_label_paths, count_existing, image_size, label_paths, load_each, same_stem
 from engine.annotations.clipping import boxes_to_write
 from engine.annotations.limits import read_label_text
-from engine.annotations.records import AnnotationError, Box, ImageAnnotation, LabelSet
+from engine.annotations.records import AnnotationError, Box, ImageAnnotation, LabelSet, NotABox
 
 SUFFIX = ".json"
 VERSION = "5.5.0"  # the labelme file version we write in a new file
@@ -58,7 +58,7 @@ def read_labelme_json(path: Path | str, image_path: Path | str, problems: list |
             boxes.append(box)
         elif problems is not None:
             kind = shape.get("shape_type") or "polygon"
-            problems.append(AnnotationError(path, f"not a box: {kind} '{shape.get('label', '')}' (kept as it is)",
+            problems.append(NotABox(path, f"not a box: {kind} '{shape.get('label', '')}' (kept as it is)",
                                             f"shapes[{i}]"))
     return ImageAnnotation(Path(image_path), int(data.get("imageWidth") or 0), int(data.get("imageHeight") or 0), boxes)
 

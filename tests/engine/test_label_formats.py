@@ -194,3 +194,18 @@ def test_voc_pixel_origin_is_one_saved_choice_per_project(tmp_path):
     assert "<xmin>12</xmin>" in (tmp_path / "a.xml").read_text()
     (tmp_path / "a.xml").write_text((tmp_path / "a.xml").read_text().replace("<xmin>12</xmin>", "<xmin>11</xmin>"))
     assert Project.open(tmp_path).annotations[0].boxes[0].x1 == 10  # devkit reading of xmin 11
+
+
+def test_labelme_images_with_polygons_still_train(tmp_path):
+    from engine.training_setup import load_training_data
+
+    for i in range(3):
+        _image(tmp_path / f"a{i}.jpg")
+        shapes = [{"label": "dog", "points": [[1, 1], [20, 20]], "shape_type": "rectangle"},
+                  {"label": "road", "points": [[0, 0], [5, 5], [9, 1]], "shape_type": "polygon"}]
+        (tmp_path / f"a{i}.json").write_text(json.dumps({"version": "5.5.0", "flags": {}, "shapes": shapes,
+                                                         "imagePath": f"a{i}.jpg", "imageData": None,
+                                                         "imageHeight": 48, "imageWidth": 64}))
+    data = load_training_data(tmp_path, val_fraction=0)
+    assert len(data.train) == 3 and data.labels.names == ["dog"]
+    assert len(data.problems) == 3 and all("not a box" in str(p) for p in data.problems)
