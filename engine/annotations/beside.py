@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from engine.annotations.records import AnnotationError, ImageAnnotation
+from engine.annotations.records import AnnotationError
 
 
 def same_stem(suffix: str) -> Callable[[Path], Path]:

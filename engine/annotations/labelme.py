@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 
 from engine.annotations.atomic import atomic_write_text
-from engine.annotations.beside import cached_label_paths, count_existing, image_size, label_paths, load_each, same_stem
+from engine.annotations.beside import cached_label_paths, count_existing, image_size, load_each, same_stem
 from engine.annotations.clipping import boxes_to_write
 from engine.annotations.limits import read_label_text
 from engine.annotations.records import AnnotationError, Box, ImageAnnotation, LabelSet, NotABox
