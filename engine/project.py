@@ -111,8 +111,10 @@ class Project(ClassEdits):
         label_format = saved_format or (loaded.format if loaded.format in LABEL_FORMATS else DEFAULT_FORMAT)
         from engine.annotations.atomic import clean_leftover_temp_files
 
-        clean_leftover_temp_files([folder, folder / SETTINGS_DIR, *{Path(a.image_path).parent for a in loaded.annotations},
-                                   *{p.parent for p in loaded.label_files.values()}])
+        import os
+
+        clean_leftover_temp_files([folder, folder / SETTINGS_DIR, *{os.path.dirname(a.image_path) for a in loaded.annotations},
+                                   *{os.path.dirname(p) for p in loaded.label_files.values()}])
         project = cls(folder, loaded.annotations, labels, errors, label_format, settings, loaded.format)
         project.splits = loaded.splits
         project.read_only = read_only

@@ -25,7 +25,7 @@ import defusedxml.ElementTree as SafeET
 from engine.annotations.atomic import atomic_write_text
 from engine.annotations.beside import image_size
 from engine.annotations.clipping import boxes_to_write
-from engine.annotations.limits import check_size
+from engine.annotations.limits import read_label_bytes
 from engine.annotations.records import AnnotationError, Box, ImageAnnotation, LabelSet, NotABox
 
 FILE_NAME = "annotations.xml"
@@ -33,9 +33,9 @@ _SHAPES = ("polygon", "polyline", "points", "mask", "cuboid", "ellipse", "skelet
 
 
 def parse_cvat_xml(path: Path) -> ET.Element:
-    check_size(path)
+    data = read_label_bytes(path)
     try:
-        root = SafeET.parse(path).getroot()
+        root = SafeET.fromstring(data)
     except ET.ParseError as exc:
         line, column = exc.position
         raise AnnotationError(path, f"not valid XML: {exc}", f"line {line}, column {column}") from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 from engine.annotations.atomic import atomic_write_text
@@ -111,6 +112,9 @@ def _paths(listing) -> list[str]:
 
 
 def detect(listing) -> int:
+    folders = {os.path.dirname(str(image)) for image in listing.images}
+    if not any(name.endswith(SUFFIX) for folder in folders for name in listing.files_in(folder)):
+        return 0  # no JSON beside any image: not even the label paths are worth computing
     paths = [p for p in _paths(listing) if listing.has_file(p)]
     # only files that are labelme's (a COCO file may share an image's stem): look at the first few
     return count_existing(listing, paths) if any(is_labelme_file(Path(p)) for p in paths[:3]) else 0

@@ -25,7 +25,7 @@ import defusedxml.ElementTree as SafeET
 from engine.annotations.atomic import atomic_write_text
 from engine.annotations.beside import cached_label_paths, count_existing, image_size, load_each, same_stem
 from engine.annotations.clipping import boxes_to_write
-from engine.annotations.limits import check_size
+from engine.annotations.limits import read_label_bytes
 from engine.annotations.records import AnnotationError, Box, ImageAnnotation
 
 SUFFIX = ".xml"
@@ -53,7 +53,7 @@ def read_voc_xml(xml_path: Path | str, image_path: Path | str | None = None, pro
     ``problems``: a list to receive each bad ``<object>`` (which is then skipped, the others kept);
     without it the first bad object raises. ``origin``: see the module docstring.
     """
-    xml_path = Path(xml_path)
+    xml_path = xml_path if isinstance(xml_path, Path) else Path(xml_path)
     root = _parse(xml_path)
     if root.tag != "annotation":
         raise AnnotationError(xml_path, f"root element is <{root.tag}>, expected <annotation>", "line 1")
@@ -69,7 +69,7 @@ def read_voc_xml(xml_path: Path | str, image_path: Path | str | None = None, pro
                 raise
             problems.append(exc)
     return ImageAnnotation(
-        image_path=Path(image_path) if image_path is not None else _image_path_for(xml_path, root.findtext("filename")),
+        image_path=(image_path if isinstance(image_path, Path) else Path(image_path)) if image_path is not None else _image_path_for(xml_path, root.findtext("filename")),
         width=width,
         height=height,
         boxes=boxes,
@@ -112,19 +112,15 @@ def write_voc_xml(ann: ImageAnnotation, xml_path: Path | str | None = None, orig
 
 
 def _parse(xml_path: Path) -> ET.Element:
-    check_size(xml_path)
+    data = read_label_bytes(xml_path)  # size-checked: a 200 MB XML is refused before parsing
     try:
-        return SafeET.parse(xml_path).getroot()
-    except FileNotFoundError:
-        raise AnnotationError(xml_path, "file not found") from None
+        return SafeET.fromstring(data)
     except ET.ParseError as exc:
         line, column = exc.position
         problem = re.sub(r":? *line \d+, column \d+$", "", str(exc))  # the location goes in `where`
         raise AnnotationError(xml_path, f"not valid XML: {problem}", f"line {line}, column {column}") from None
     except defusedxml.DefusedXmlException as exc:
         raise AnnotationError(xml_path, f"refused unsafe XML ({type(exc).__name__}: {exc})") from None
-    except OSError as exc:
-        raise AnnotationError(xml_path, f"cannot read file: {exc.strerror or exc}") from None
 
 
 def _read_object(obj: ET.Element, number: int, xml_path: Path, origin: int = 0) -> Box:
