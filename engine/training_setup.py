@@ -107,6 +107,17 @@ def _own_splits(source: _Source, data, split: str | None, val_split: str | None)
     return source.splits[train_name], source.splits[val_name]
 
 
+def _devkit_split_file(path: Path) -> tuple[Path, str] | None:
+    """(the VOC20xx folder, the split) for a devkit's ``ImageSets/Main/<split>.txt``, else None."""
+    from engine.annotations.vocdevkit import is_year_folder
+
+    path = Path(os.path.abspath(path))
+    if path.suffix != ".txt" or path.parent.name != "Main" or path.parent.parent.name != "ImageSets":
+        return None
+    year = path.parent.parent.parent
+    return (year, path.stem) if is_year_folder(year) else None
+
+
 def _named_split(source: _Source, data, name: str) -> list[ImageAnnotation]:
     if name not in source.splits:
         known = ", ".join(sorted(source.splits)) or "none: the dataset defines no splits"
@@ -117,6 +128,12 @@ def _named_split(source: _Source, data, name: str) -> list[ImageAnnotation]:
 def _load_source(path: Path) -> _Source:
     if path.is_file() and path.suffix.lower() in (".yaml", ".yml"):  # an Ultralytics data.yaml: its dataset
         path = path.parent
+    devkit_split = _devkit_split_file(path)
+    if devkit_split is not None:  # VOC20xx/ImageSets/Main/trainval.txt lists image ids, not paths
+        year, split = devkit_split
+        source = _load_source(year)
+        return _Source(_named_split(source, year, split), source.labels, source.problems, source.unlabelled,
+                       source.splits)
     if path.is_dir():
         loaded = _load_folder(path)
         labelled, unlabelled = _labelled(loaded)

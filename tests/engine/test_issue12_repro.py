@@ -283,3 +283,10 @@ def test_label_studio_voc_export_opens(tmp_path):
     loaded = load_folder(tmp_path)
     assert loaded.errors == []
     assert [b.label for b in loaded.annotations[0].boxes] == ["dog"]
+
+
+def test_voc_devkit_list_file_of_ids_trains_on_those_images(tmp_path):
+    """`resyolo train VOC2007/ImageSets/Main/trainval.txt` took the ids for paths beside the list."""
+    year_dir = _devkit(tmp_path)
+    data = load_training_data(year_dir / "ImageSets" / "Main" / "trainval.txt", val_fraction=0)
+    assert [a.image_path.stem for a in data.train] == ["000001", "000002"]
