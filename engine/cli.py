@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["train", "eval", "predict", "synth", "export"]
+COMMANDS = ["train", "eval", "predict", "synth", "export", "convert"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,6 +3,9 @@
 COCO results (what ``resyolo eval --dt`` reads): a JSON list of
 ``{"image_id", "category_id", "bbox": [x, y, w, h], "score"}`` in original image pixels, where
 
+- scored against a COCO ground truth (``predict --gt FILE``, or the COCO file of the SOURCE folder), ``image_id``
+  and ``category_id`` are that file's ids (:class:`CocoIds`), as ``resyolo eval`` and pycocotools' ``loadRes``
+  expect; otherwise:
 - ``image_id`` is the image's file name without extension, or the frame number (from 0) of a video;
 - ``category_id`` is the class's index in the checkpoint's class list. ``resyolo eval`` numbers a labelled
   folder's classes by their index in its ``classes.txt`` (sorted names when there is none), so the two agree
@@ -22,10 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.annotations.atomic import atomic_write_text
+from engine.annotations.folder import dataset_root
+from engine.annotations.formats import format_names, get_format
 from engine.annotations.records import Box, ImageAnnotation, LabelSet
-from engine.annotations.voc import write_voc_xml
-from engine.annotations.yolo import CLASSES_FILE, read_classes_txt, ultralytics_root, write_classes_txt, \
-    write_yolo_txt, yolo_label_path
 from engine.boxes import Detections
 
 CSV_COLUMNS = ("image_id", "file", "class_id", "class_name", "score", "x1", "y1", "x2", "y2")
@@ -51,8 +53,61 @@ def coco_entries(image_id: str | int, detections: Detections) -> list[dict]:
     return entries
 
 
-def write_coco_results(path: Path | str, results: list[ImageResult]) -> Path:
-    entries = [entry for result in results for entry in coco_entries(result.image_id, result.detections)]
+@dataclass
+class CocoIds:
+    """The ids of the COCO ground truth detections will be scored against: image id by file, category id by
+    class name. Without one, results use file stems and 0-based class indexes (see the module docstring)."""
+
+    image_ids: dict[str, int]  # absolute image path -> id, and file name -> id where the name is unique
+    category_ids: dict[int, int]  # the detector's class index -> the file's category id
+    path: Path
+
+    @classmethod
+    def from_file(cls, coco_path: Path | str, class_names: list[str], image_root: Path | str | None = None) -> "CocoIds":
+        """Raises AnnotationError naming the file; ValueError if a detector class is not among its categories."""
+        import os
+
+        from engine.annotations.coco import load_coco_dict
+
+        coco_path = Path(coco_path)
+        data = load_coco_dict(coco_path)
+        root = Path(image_root) if image_root is not None else (
+            coco_path.parent.parent if coco_path.parent.name == "annotations" else coco_path.parent)
+        by_name = {c.get("name"): c.get("id") for c in data["categories"] if isinstance(c, dict)}
+        missing = [n for n in class_names if n not in by_name]
+        if missing:
+            raise ValueError(f"{coco_path}: the detector's classes {', '.join(missing)} are not categories of this "
+                             f"file ({', '.join(map(str, by_name))})")
+        image_ids: dict[str, int] = {}
+        names: dict[str, list[int]] = {}
+        for image in data["images"]:
+            if not isinstance(image, dict) or "file_name" not in image:
+                continue
+            file_name = str(image["file_name"]).replace("\\", "/")
+            for base in (root, coco_path.parent):
+                image_ids[os.path.normcase(os.path.abspath(base / file_name))] = image["id"]
+            names.setdefault(Path(file_name).name, []).append(image["id"])
+        image_ids.update({name: ids[0] for name, ids in names.items() if len(ids) == 1})
+        return cls(image_ids, {i: by_name[n] for i, n in enumerate(class_names)}, coco_path)
+
+    def image_id(self, result: ImageResult):
+        import os
+
+        if result.file:
+            found = self.image_ids.get(os.path.normcase(os.path.abspath(result.file)))
+            if found is None:
+                found = self.image_ids.get(Path(result.file).name)
+            if found is not None:
+                return found
+        return result.image_id
+
+
+def write_coco_results(path: Path | str, results: list[ImageResult], ids: CocoIds | None = None) -> Path:
+    entries = [entry for result in results
+               for entry in coco_entries(ids.image_id(result) if ids else result.image_id, result.detections)]
+    if ids is not None:
+        for entry in entries:
+            entry["category_id"] = ids.category_ids.get(entry["category_id"], entry["category_id"])
     path = Path(path)
     # One entry per line: valid JSON that still reads (and diffs) line by line.
     atomic_write_text(path, "[\n" + ",\n".join(json.dumps(e) for e in entries) + ("\n]\n" if entries else "]\n"))
@@ -87,7 +142,8 @@ class LabelCounts:
 
 
 class LabelFileWriter:
-    """Auto-labelling: each image's detections as a Pascal VOC XML or YOLO txt file.
+    """Auto-labelling: each image's detections as a label file of a per-image format of the table (VOC XML,
+    YOLO txt, labelme JSON...).
 
     Where: beside each image (YOLO: in the dataset's ``labels/`` tree when it has the Ultralytics layout), so
     that opening the folder in the app shows them for review; or, with ``labels_dir``, all in that folder.
@@ -96,23 +152,25 @@ class LabelFileWriter:
     - an existing label file is kept (counted in ``skipped_existing``) unless ``overwrite``;
     - an image with no detections gets no file, so it still shows as unlabelled rather than as "checked,
       empty" (an empty file means "no objects" to the app and to training);
-    - YOLO: ``classes.txt`` is written when missing. An existing one is kept as it is when it already lists
+    - formats with numbered classes (YOLO): ``classes.txt`` is written when missing. An existing one is kept as it is when it already lists
       every class of the model (ids are then taken from it); when it lacks some, they are appended only with
       ``overwrite`` (existing ids never change), else :class:`LabelConflict` before anything is written.
     """
 
     def __init__(self, fmt: str, class_names: list[str], labels_dir: Path | None = None, source_root: Path | None = None,
                  overwrite: bool = False):
-        if fmt not in ("voc", "yolo"):
-            raise ValueError(f"unknown label format {fmt!r}; expected voc or yolo")
+        if fmt not in format_names(per_image_writable=True):
+            raise ValueError(f"unknown label format {fmt!r}; expected one of "
+                             f"{', '.join(format_names(per_image_writable=True))}")
         self.format, self.class_names, self.overwrite = fmt, list(class_names), overwrite
+        self._format = get_format(fmt)
         self.labels_dir, self.source_root = labels_dir, source_root
         self.counts = LabelCounts()
         self._classes: dict[Path, tuple[LabelSet, bool]] = {}  # classes.txt -> (labels, needs writing)
 
     def prepare(self, image_paths: list[Path]) -> None:
         """Check every ``classes.txt`` the run will use, before any file is written. Raises LabelConflict."""
-        if self.format != "yolo":
+        if not self._format.numbered_classes:
             return
         for path in sorted({self._classes_path(p) for p in image_paths}):
             self._classes[path] = self._class_list(path)
@@ -127,18 +185,15 @@ class LabelFileWriter:
             return
         ann = ImageAnnotation(Path(image_path), width, height, boxes)
         label_path.parent.mkdir(parents=True, exist_ok=True)
-        if self.format == "voc":
-            write_voc_xml(ann, label_path)
-        else:
-            labels = self._labels_for(image_path)
-            write_yolo_txt(ann, labels, label_path)
+        labels = self._labels_for(image_path) if self._format.numbered_classes else LabelSet(list(self.class_names))
+        self._format.write(ann, labels, label_path, None)
         self.counts.written.append(label_path)
 
     def label_path(self, image_path: Path) -> Path:
-        suffix = ".xml" if self.format == "voc" else ".txt"
+        beside = self._format.label_path(Path(image_path))
         if self.labels_dir is not None:
-            return self.labels_dir / f"{Path(image_path).stem}{suffix}"
-        return Path(image_path).with_suffix(".xml") if self.format == "voc" else yolo_label_path(image_path)
+            return self.labels_dir / f"{Path(image_path).stem}{beside.suffix}"
+        return beside
 
     def _labels_for(self, image_path: Path) -> LabelSet:
         path = self._classes_path(image_path)
@@ -147,7 +202,7 @@ class LabelFileWriter:
         labels, needs_writing = self._classes[path]
         if needs_writing:  # first label file in this folder: its classes.txt goes with it
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_classes_txt(labels, path)
+            self._format.write_class_list(path, labels.names)
             self._classes[path] = (labels, False)
         return labels
 
@@ -155,17 +210,13 @@ class LabelFileWriter:
         """The classes.txt for an image's labels: an existing one where the folder loader looks, else a new one
         in the labels folder, the folder SOURCE named, the Ultralytics dataset root or the image's folder."""
         if self.labels_dir is not None:
-            return self.labels_dir / CLASSES_FILE
-        root = self.source_root or ultralytics_root(image_path) or Path(image_path).parent
-        for candidate in (root / CLASSES_FILE, root / "labels" / CLASSES_FILE):
-            if candidate.is_file():
-                return candidate
-        return root / CLASSES_FILE
+            return self._format.class_list_path(self.labels_dir)
+        return self._format.class_list_path(self.source_root or dataset_root(image_path))
 
     def _class_list(self, path: Path) -> tuple[LabelSet, bool]:
         if not path.is_file():
             return LabelSet(list(self.class_names)), True
-        existing = read_classes_txt(path)  # AnnotationError names the file and line
+        existing = LabelSet(self._format.read_class_list(path))  # AnnotationError names the file and line
         missing = [name for name in self.class_names if name not in existing]
         if not missing:
             return existing, False

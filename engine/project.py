@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.annotations.formats import format_names, get_format
 from engine.annotations.records import AnnotationError, ImageAnnotation, LabelSet
 from engine.project_classes import DEFAULT_PALETTE, ClassEdits
 from engine.project_settings import (SETTINGS_DIR, SETTINGS_FILE, backup_path_for, keep_backup, read_settings,
@@ -20,7 +21,8 @@ from engine.project_settings import (SETTINGS_DIR, SETTINGS_FILE, backup_path_fo
 
 __all__ = ["DEFAULT_PALETTE", "LABEL_FORMATS", "Project", "ProjectError", "SETTINGS_DIR", "SETTINGS_FILE",
            "SaveError", "backup_path_for"]
-LABEL_FORMATS = ("voc", "yolo")
+LABEL_FORMATS = format_names(per_image_writable=True)  # the formats a project saves one image at a time in
+DEFAULT_FORMAT = "voc"  # a new folder, or one whose format is written whole (COCO): VOC XML beside the images
 
 
 
@@ -38,6 +40,12 @@ class SaveError(OSError):
         super().__init__(f"{self.path}: {reason}")
 
 
+class ChangedOnDisk(SaveError):
+    """The label file was changed by another program since it was read: not written. The app offers: reload
+    theirs, keep mine (:meth:`Project.save` with ``keep_theirs_as_conflict``: theirs kept as ``NAME.conflict``),
+    or show both."""
+
+
 class Project(ClassEdits):
     def __init__(self, folder: Path, annotations: list[ImageAnnotation], labels: LabelSet,
                  errors: dict[Path, AnnotationError], format: str, settings: dict, source_format: str | None):
@@ -52,23 +60,40 @@ class Project(ClassEdits):
         self._settings_dirty = False
         # A COCO project is written as per-image files: the first save converts every labelled image.
         self._needs_conversion = source_format not in (None, format)
+        self.warnings: list[AnnotationError] = []  # what saving changed: boxes clipped or dropped, each named
+        self._known_classes: set[str] = set(labels.names)  # the class names on disk as we last read or wrote them
+        self.splits: dict[str, list[Path]] = {}
+        self.pixel_origin: int | None = None  # VOC: 0 (labelImg) or 1 (devkit); None: the format's default
+        self.read_only = False
+        self._fingerprints: dict[Path, tuple[int, int]] = {}  # label file -> (size, mtime_ns) as read or written
+        self._label_files: dict[Path, Path] = {}  # image -> the label file it was read from
 
     # ----------------------------------------------------------------- opening
     @classmethod
-    def open(cls, folder: Path | str) -> "Project":
+    def open(cls, folder: Path | str, read_only: bool = False, take_over: bool = False) -> "Project":
+        """Open ``folder`` and hold its lock (:mod:`engine.project_lock`): another live process holding it raises
+        :class:`~engine.project_lock.ProjectLocked` unless ``read_only`` (nothing is then saved) or
+        ``take_over``."""
         from engine.annotations.folder import load_folder  # deferred: keeps `import engine.project` light
 
         folder = Path(folder).expanduser()
+        if folder.is_file() and folder.suffix in (".yaml", ".yml"):  # an Ultralytics data.yaml: its dataset
+            folder = folder.parent
         if not folder.exists():
             raise ProjectError(f"Folder not found: {folder}")
         if not folder.is_dir():
             raise ProjectError(f"Not a folder: {folder}")
         folder = folder.resolve()
+        if not read_only:
+            from engine.project_lock import acquire
+
+            acquire(folder, take_over=take_over)  # ProjectLocked names the holder
         errors: dict[Path, AnnotationError] = {}
         settings = read_settings(folder, errors)
         saved_format = settings.get("label_format") if settings.get("label_format") in LABEL_FORMATS else None
+        pixel_origin = settings.get("voc_pixel_origin") if settings.get("voc_pixel_origin") in (0, 1) else None
         try:
-            loaded = load_folder(folder, format=saved_format)
+            loaded = load_folder(folder, format=saved_format, pixel_origin=pixel_origin)
         except OSError as exc:
             raise ProjectError(f"Cannot read folder {folder}: {exc.strerror or exc}") from exc
         labels = LabelSet([n for n in settings.get("classes", []) if isinstance(n, str)])
@@ -82,9 +107,28 @@ class Project(ClassEdits):
                 labels.add(box.label)
             if verified and _relative(ann.image_path, folder) in verified:
                 ann.verified = True
-        errors.update(_errors_by_image(loaded.errors, loaded.annotations))
-        label_format = saved_format or ("yolo" if loaded.format == "yolo" else "voc")
-        return cls(folder, loaded.annotations, labels, errors, label_format, settings, loaded.format)
+        errors.update(_errors_by_image(loaded.errors, loaded.annotations, loaded.label_files))
+        label_format = saved_format or (loaded.format if loaded.format in LABEL_FORMATS else DEFAULT_FORMAT)
+        from engine.annotations.atomic import clean_leftover_temp_files
+
+        import os
+
+        clean_leftover_temp_files([folder, folder / SETTINGS_DIR, *{os.path.dirname(a.image_path) for a in loaded.annotations},
+                                   *{os.path.dirname(p) for p in loaded.label_files.values()}])
+        project = cls(folder, loaded.annotations, labels, errors, label_format, settings, loaded.format)
+        project.splits = loaded.splits
+        project.read_only = read_only
+        project.pixel_origin = pixel_origin
+        project._fingerprints = dict(loaded.fingerprints)
+        project._label_files = dict(loaded.label_files)
+        return project
+
+    def close(self) -> None:
+        """Let go of the folder's lock (another window may then open it for writing)."""
+        from engine.project_lock import release
+
+        if not self.read_only:
+            release(self.folder)
 
     # ----------------------------------------------------------------- dirty state
     def mark_dirty(self, ann: ImageAnnotation) -> None:
@@ -95,6 +139,16 @@ class Project(ClassEdits):
 
     def has_unsaved_changes(self) -> bool:
         return bool(self._dirty) or self._settings_dirty
+
+    def set_pixel_origin(self, origin: int) -> None:
+        """The project's VOC pixel origin: 0 as labelImg, 1 as the VOC devkit (and Ultralytics' converter and
+        supervision) count. Saved in the settings; every labelled image is rewritten in it on the next save."""
+        if origin not in (0, 1):
+            raise ValueError(f"pixel origin must be 0 (labelImg) or 1 (VOC devkit), got {origin!r}")
+        if origin != self.pixel_origin:
+            self.pixel_origin = origin
+            self._needs_conversion = True
+            self._settings_dirty = True
 
     def set_format(self, label_format: str) -> None:
         """Switch the format written from now on; every labelled image is rewritten on the next save."""
@@ -108,21 +162,20 @@ class Project(ClassEdits):
     # ----------------------------------------------------------------- saving
     def label_path(self, ann: ImageAnnotation) -> Path:
         """Where ``ann`` is written in the current format (beside the image, or under the Save To folder)."""
-        from engine.annotations.yolo import yolo_label_path
-
-        image_path = Path(ann.image_path)
-        beside = image_path.with_suffix(".xml") if self.format == "voc" else yolo_label_path(image_path)
+        beside = get_format(self.format).label_path(Path(ann.image_path))
         if self.output_folder is None:
             return beside
         return self.output_folder / _relative(beside, self.folder)
 
-    def save(self, ann: ImageAnnotation) -> None:
-        """Write one image's labels if it has unsaved edits. Raises :class:`SaveError`; the edit stays dirty."""
+    def save(self, ann: ImageAnnotation, keep_theirs_as_conflict: bool = False) -> None:
+        """Write one image's labels if it has unsaved edits. Raises :class:`SaveError`; the edit stays dirty.
+        A label file changed on disk since it was read raises :class:`ChangedOnDisk`, unless
+        ``keep_theirs_as_conflict`` (keep mine: theirs is kept as ``NAME.conflict`` first)."""
         if self._needs_conversion:
             self._convert_all()
         if not self.is_dirty(ann):
             return
-        self._write(ann)
+        self._write(ann, keep_theirs_as_conflict)
         self._dirty.discard(Path(ann.image_path))
         self.save_settings()  # class list, colours and verified flags (cheap when unchanged)
 
@@ -147,14 +200,16 @@ class Project(ClassEdits):
 
     def save_settings(self) -> None:
         path = self.settings_path()
-        if self.format == "yolo" or self.classes_txt_path().exists():
-            try:  # a classes.txt the project read names from must not bring back a renamed or deleted class
-                self._write_classes_txt()
-            except OSError as exc:
-                raise SaveError(self.classes_txt_path(), _reason(exc)) from exc
+        class_list = self.classes_txt_path()
+        if class_list is not None and (get_format(self.format).numbered_classes or class_list.exists()):
+            try:  # a class list the project read names from must not bring back a renamed or deleted class
+                self._write_class_list(class_list)
+            except (OSError, AnnotationError) as exc:
+                raise SaveError(class_list, _reason(exc)) from exc
         verified = [_relative(a.image_path, self.folder) for a in self.annotations if a.verified]
         try:
-            write_settings(path, settings_text(self.format, self.labels.names, self._colors, verified),
+            write_settings(path, settings_text(self.format, self.labels.names, self._colors, verified,
+                                              self.pixel_origin),
                            keep_original=path in self.errors)  # a malformed settings file is kept aside, not lost
         except OSError as exc:
             raise SaveError(path, _reason(exc)) from exc
@@ -188,28 +243,51 @@ class Project(ClassEdits):
         self._needs_conversion = False
         self._settings_dirty = True
 
-    def classes_txt_path(self) -> Path:
-        """Where YOLO's ``classes.txt`` is written: the one :func:`~engine.annotations.folder.load_folder`
-        reads for this folder (also in the Ultralytics layout), under the Save To folder if there is one."""
-        from engine.annotations.folder import classes_txt_path
+    def classes_txt_path(self) -> Path | None:
+        """The file holding the class list that the format's ids refer to (YOLO's ``classes.txt``, an Ultralytics
+        ``data.yaml``; None where names are in the label files), under the Save To folder if there is one."""
+        fmt = get_format(self.format)
+        path = fmt.class_list_path(self.folder) if fmt.class_list_path is not None else None
+        if path is None or self.output_folder is None:
+            return path
+        return self.output_folder / _relative(path, self.folder)
 
-        path = classes_txt_path(self.folder)
-        return path if self.output_folder is None else self.output_folder / _relative(path, self.folder)
+    def _write_class_list(self, path: Path) -> None:
+        """Write the class list, append-only on disk: names another writer added since we read it keep their ids
+        (:func:`~engine.annotations.formats.merged_class_list`); the project's list follows."""
+        from engine.annotations.formats import merged_class_list
 
-    def _write_classes_txt(self) -> None:
-        """Write ``classes.txt`` with the project's class list, unless it already says exactly that."""
-        from engine.annotations.yolo import write_classes_txt
+        fmt = get_format(self.format)
+        on_disk = fmt.read_class_list(path) if path.exists() else []
+        names = merged_class_list(on_disk, self.labels.names, self._known_classes)
+        if names != on_disk or not path.exists():
+            fmt.write_class_list(path, names)
+        self.labels.names[:] = names
+        self._known_classes = set(names)
 
-        path = self.classes_txt_path()
-        wanted = "".join(f"{n}\n" for n in self.labels.names)
-        if not path.exists() or path.read_text(encoding="utf-8") != wanted:
-            write_classes_txt(self.labels, path)
+    def _check_unchanged(self, ann: ImageAnnotation, target: Path, keep_theirs_as_conflict: bool) -> None:
+        """Raise ChangedOnDisk if ``target`` is not what this project read (or last wrote) there."""
+        from engine.annotations.beside import fingerprint
 
-    def _write(self, ann: ImageAnnotation) -> None:
-        from engine.annotations.voc import write_voc_xml
-        from engine.annotations.yolo import write_yolo_txt
+        expected = self._fingerprints.get(target)  # None: we never read this file (new, or another format's)
+        now = fingerprint(target)
+        if expected is None or now is None or now == expected:
+            return
+        if keep_theirs_as_conflict:
+            from engine.annotations.atomic import atomic_write_bytes
 
+            atomic_write_bytes(target.with_name(target.name + ".conflict"), target.read_bytes())
+            return
+        raise ChangedOnDisk(target, "changed on disk by another program since it was read; reload theirs, "
+                                    "keep mine (theirs kept as .conflict) or compare both", ann)
+
+    def _write(self, ann: ImageAnnotation, keep_theirs_as_conflict: bool = False) -> None:
+        if self.read_only:
+            raise SaveError(self.label_path(ann), "opened read-only (another window holds the folder)", ann)
         target = self.label_path(ann)
+        fmt = get_format(self.format)
+        if fmt.per_image:
+            self._check_unchanged(ann, target, keep_theirs_as_conflict)
         try:
             if ann.width <= 0 or ann.height <= 0:
                 from engine.images import read_image_size
@@ -219,35 +297,38 @@ class Project(ClassEdits):
             error = self.errors.get(Path(ann.image_path))
             if error is not None and Path(error.path) == target:
                 keep_backup(target)
-            if self.format == "voc":
-                write_voc_xml(ann, target)
-            else:
-                for box in ann.boxes:  # a label typed on the canvas joins the class list
-                    self.labels.add(box.label)
-                self._write_classes_txt()
-                write_yolo_txt(ann, self.labels, target)
+            for box in ann.boxes:  # a label typed on the canvas joins the class list
+                self.labels.add(box.label)
+            class_list = self.classes_txt_path()
+            if class_list is not None and (fmt.numbered_classes or class_list.exists()):
+                self._write_class_list(class_list)
+            warnings: list[AnnotationError] = []
+            origin = {"origin": self.pixel_origin} if fmt.pixel_origin is not None and self.pixel_origin is not None else {}
+            fmt.write(ann, self.labels, target, warnings, **origin)
+            self.warnings += warnings
+            from engine.annotations.beside import fingerprint
+
+            self._fingerprints[target] = fingerprint(target)
         except (OSError, ValueError, KeyError) as exc:
             raise SaveError(target, _reason(exc), ann) from exc
         self.errors.pop(Path(ann.image_path), None)
 
 
-def _errors_by_image(errors: list[AnnotationError], annotations: list[ImageAnnotation]) -> dict:
-    """Key each label-file error by the image it belongs to (same folder and stem), else by the file itself."""
+def _errors_by_image(errors: list[AnnotationError], annotations: list[ImageAnnotation],
+                     label_files: dict[Path, Path]) -> dict:
+    """Key each label-file error by the image it belongs to (the loader says which file each image was read
+    from; else same folder and stem), else by the file itself. Several problems of one image: the first."""
     if not errors:
         return {}
+    by_label_file: dict[Path, Path | None] = {}
+    for image, label_file in label_files.items():  # a file shared by many images (COCO) names none of them
+        by_label_file[Path(label_file)] = None if Path(label_file) in by_label_file else Path(image)
     by_stem = {(Path(a.image_path).parent, Path(a.image_path).stem): Path(a.image_path) for a in annotations}
-    by_yolo_path: dict[Path, Path] = {}
     result = {}
     for error in errors:
         path = Path(error.path)
-        image = by_stem.get((path.parent, path.stem))
-        if image is None and path.suffix == ".txt":  # Ultralytics labels/ tree
-            if not by_yolo_path:
-                from engine.annotations.yolo import yolo_label_path
-
-                by_yolo_path = {yolo_label_path(a.image_path): Path(a.image_path) for a in annotations}
-            image = by_yolo_path.get(path)
-        result[image or path] = error
+        image = by_label_file.get(path) or by_stem.get((path.parent, path.stem))
+        result.setdefault(image or path, error)
     return result
 
 

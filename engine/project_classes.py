@@ -97,7 +97,9 @@ class ClassEdits:
         del self.labels.names[index]
         self._colors.pop(name, None)
         self._settings_dirty = True
-        if self.format == "yolo":  # class ids shift: every YOLO file must be rewritten
+        from engine.annotations.formats import get_format
+
+        if get_format(self.format).numbered_classes:  # class ids shift: every file of the format is rewritten
             for ann in self.annotations:
                 if ann.boxes:
                     self.mark_dirty(ann)

@@ -36,9 +36,12 @@ def read_settings(folder: Path, errors: dict[Path, AnnotationError]) -> dict:
         return {}
 
 
-def settings_text(label_format: str, classes: list[str], colors: dict[str, str], verified: list[str]) -> str:
+def settings_text(label_format: str, classes: list[str], colors: dict[str, str], verified: list[str],
+                  pixel_origin: int | None = None) -> str:
     data = {"version": SETTINGS_VERSION, "label_format": label_format, "classes": list(classes),
             "colors": colors, "verified": sorted(verified)}
+    if pixel_origin is not None:  # VOC files count pixels from 0 (labelImg) or 1 (the devkit): the project's choice
+        data["voc_pixel_origin"] = pixel_origin
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 

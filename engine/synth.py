@@ -25,13 +25,12 @@ import cv2
 import numpy as np
 
 from engine.annotations.atomic import atomic_write_bytes
-from engine.annotations.coco import write_coco_json
 from engine.annotations.records import Box, ImageAnnotation, LabelSet
-from engine.annotations.voc import write_voc_xml
-from engine.annotations.yolo import CLASSES_FILE, write_classes_txt, write_yolo_txt
+from engine.annotations.formats import get_format
+from engine.annotations.yolo import CLASSES_FILE, write_classes_txt
 from engine.synth_shapes import SHAPE_NAMES, class_colour_rgb, hsv_to_rgb, random_angle, shape_mask
 
-FORMATS = ("voc", "yolo", "coco")
+FORMATS = ("voc", "yolo", "coco", "labelme")  # the formats that fit one flat folder (entries of the format table)
 COCO_FILE = "annotations.json"
 VARIED_SIZE_RANGE = (160, 384)  # per side, when image_size is None
 MAX_OBJECTS = 6
@@ -71,13 +70,11 @@ def generate_dataset(out_dir: Path | str, num_images: int, num_classes: int, see
             raise RuntimeError(f"OpenCV could not encode {image_path}")
         atomic_write_bytes(image_path, encoded.tobytes())
         ann = ImageAnnotation(image_path=image_path, width=int(width), height=int(height), boxes=boxes)
-        if fmt == "voc":
-            write_voc_xml(ann)
-        elif fmt == "yolo":
-            write_yolo_txt(ann, labels)
+        if get_format(fmt).per_image:
+            get_format(fmt).write(ann, labels, None, None)
         annotations.append(ann)
-    if fmt == "coco":
-        write_coco_json(annotations, labels, out_dir / COCO_FILE)
+    if not get_format(fmt).per_image:
+        get_format(fmt).write_dataset(annotations, labels, out_dir / COCO_FILE)
     write_classes_txt(labels, out_dir / CLASSES_FILE)
     return annotations
 
@@ -186,10 +183,8 @@ def _draw_clutter(rng: np.random.Generator, image: np.ndarray) -> None:
 
 def _refuse_to_overwrite(out_dir: Path, image_paths: list[Path], fmt: str) -> None:
     planned = list(image_paths) + [out_dir / CLASSES_FILE]
-    if fmt == "voc":
-        planned += [p.with_suffix(".xml") for p in image_paths]
-    elif fmt == "yolo":
-        planned += [p.with_suffix(".txt") for p in image_paths]
+    if get_format(fmt).per_image:
+        planned += [get_format(fmt).label_path(p) for p in image_paths]
     else:
         planned.append(out_dir / COCO_FILE)
     existing = [p for p in planned if p.exists()]

@@ -17,7 +17,7 @@ from pathlib import Path
 from engine.annotations.atomic import atomic_write_text
 from engine.annotations.folder import load_folder
 from engine.annotations.records import AnnotationError, ImageAnnotation, LabelSet
-from engine.annotations.yolo import ultralytics_root, yolo_label_path
+from engine.annotations.folder import dataset_root
 from engine.config import ModelConfig
 from engine.data import DetectionDataset, UnknownClassError
 from engine.data_split import DatasetError, read_list_file, select_listed, split_train_val
@@ -46,24 +46,38 @@ class _Source:
     labels: LabelSet
     problems: list[AnnotationError]
     unlabelled: int
+    splits: dict[str, list[ImageAnnotation]] = field(default_factory=dict)  # the dataset's own, labelled only
+
+
+# The dataset's own train/validation splits, used when none is named: Ultralytics' train/val, Roboflow's
+# train/valid, the VOC devkit's train/val.
+_TRAIN_SPLITS, _VAL_SPLITS = ("train",), ("val", "valid")
 
 
 def load_training_data(data: Path | str, val: Path | str | None = None, val_fraction: float = 0.2,
-                       split_seed: int = 0, class_names: list[str] | None = None) -> TrainingData:
-    """The labelled images of ``data`` (a folder or a ``.txt`` list of image paths), split for validation.
+                       split_seed: int = 0, class_names: list[str] | None = None, split: str | None = None,
+                       val_split: str | None = None) -> TrainingData:
+    """The labelled images of ``data`` (a folder, an Ultralytics ``data.yaml`` or a ``.txt`` list of image paths),
+    split for validation.
 
-    With ``val`` the validation images come from there and ``val_fraction`` is ignored; otherwise a seeded
-    ``val_fraction`` of ``data`` validates (0: no validation). ``class_names`` fixes the class list (resuming a
-    run); otherwise it is the training source's. Validation boxes of another class are refused by
-    :func:`build_datasets` (most often a typo such as ``Cat`` for ``cat``).
+    With ``val`` the validation images come from there and ``val_fraction`` is ignored. A dataset with its own
+    splits (``data.yaml``, a VOC devkit's ``ImageSets/Main``) trains on ``split`` and validates on ``val_split``
+    (default: its train and val splits; never pooled and split again). Otherwise a seeded ``val_fraction`` of
+    ``data`` validates (0: no validation). ``class_names`` fixes the class list (resuming a run); otherwise it is
+    the training source's. Validation boxes of another class are refused by :func:`build_datasets` (most often a
+    typo such as ``Cat`` for ``cat``).
     """
     source = _load_source(Path(data))
     problems, unlabelled = list(source.problems), source.unlabelled
+    own = _own_splits(source, data, split, val_split) if val is None else None
     if val is not None:
         val_source = _load_source(Path(val))
-        train, validation = source.annotations, val_source.annotations
+        train = _named_split(source, data, split) if split else source.annotations
+        validation = _named_split(val_source, val, val_split) if val_split else val_source.annotations
         problems += val_source.problems
         unlabelled += val_source.unlabelled
+    elif own is not None:
+        train, validation = own
     else:
         if not 0.0 <= val_fraction < 1.0:
             raise SetupError(f"--val-fraction must be at least 0 and below 1, got {val_fraction:g}")
@@ -79,17 +93,59 @@ def load_training_data(data: Path | str, val: Path | str | None = None, val_frac
     return TrainingData(train, validation, LabelSet(names), problems, unlabelled)
 
 
+def _own_splits(source: _Source, data, split: str | None, val_split: str | None):
+    """(train, val) from the dataset's own splits, or None when it has none and none is named."""
+    if split or val_split:
+        train = _named_split(source, data, split) if split else source.annotations
+        if val_split:
+            return train, _named_split(source, data, val_split)
+        return train, []
+    train_name = next((n for n in _TRAIN_SPLITS if n in source.splits), None)
+    val_name = next((n for n in _VAL_SPLITS if n in source.splits), None)
+    if train_name is None or val_name is None:
+        return None
+    return source.splits[train_name], source.splits[val_name]
+
+
+def _devkit_split_file(path: Path) -> tuple[Path, str] | None:
+    """(the VOC20xx folder, the split) for a devkit's ``ImageSets/Main/<split>.txt``, else None."""
+    from engine.annotations.vocdevkit import is_year_folder
+
+    path = Path(os.path.abspath(path))
+    if path.suffix != ".txt" or path.parent.name != "Main" or path.parent.parent.name != "ImageSets":
+        return None
+    year = path.parent.parent.parent
+    return (year, path.stem) if is_year_folder(year) else None
+
+
+def _named_split(source: _Source, data, name: str) -> list[ImageAnnotation]:
+    if name not in source.splits:
+        known = ", ".join(sorted(source.splits)) or "none: the dataset defines no splits"
+        raise SetupError(f"{data}: no split {name!r} (its splits: {known})")
+    return source.splits[name]
+
+
 def _load_source(path: Path) -> _Source:
+    if path.is_file() and path.suffix.lower() in (".yaml", ".yml"):  # an Ultralytics data.yaml: its dataset
+        path = path.parent
+    devkit_split = _devkit_split_file(path)
+    if devkit_split is not None:  # VOC20xx/ImageSets/Main/trainval.txt lists image ids, not paths
+        year, split = devkit_split
+        source = _load_source(year)
+        return _Source(_named_split(source, year, split), source.labels, source.problems, source.unlabelled,
+                       source.splits)
     if path.is_dir():
         loaded = _load_folder(path)
         labelled, unlabelled = _labelled(loaded)
         if not labelled:
             _raise_nothing_labelled(path, len(loaded.annotations), loaded.errors)
-        return _Source(labelled, loaded.labels, list(loaded.errors), unlabelled)
+        keys = {_key(a.image_path): a for a in labelled}
+        splits = {name: [keys[k] for k in map(_key, images) if k in keys] for name, images in loaded.splits.items()}
+        return _Source(labelled, loaded.labels, list(loaded.errors), unlabelled, splits)
     if not path.exists():
         raise SetupError(f"{path}: no such folder or list file")
     if path.suffix.lower() != ".txt":
-        raise SetupError(f"{path}: expected a folder of labelled images or a .txt list of image paths")
+        raise SetupError(f"{path}: expected a folder of labelled images, a data.yaml or a .txt list of image paths")
     return _load_list(path)
 
 
@@ -102,15 +158,15 @@ def _load_list(list_path: Path) -> _Source:
         raise SetupError(str(error)) from None
     if not listed:
         raise SetupError(f"{list_path}: the list names no images")
-    roots = list(dict.fromkeys(ultralytics_root(p) or p.parent for p in listed))
+    roots = list(dict.fromkeys(dataset_root(p) for p in listed))
     annotations, labels, problems, labelled_keys = [], LabelSet(), [], set()
     for root in roots:
         loaded = _load_folder(root)
         annotations += loaded.annotations
         labels.names += [n for n in loaded.labels.names if n not in labels.names]
         labelled_keys |= {_key(a.image_path) for a in _labelled(loaded)[0]}
-        per_image = {_key(f) for a in loaded.annotations if (f := _label_file(a.image_path, loaded.format))}
-        listed_label_files = {_key(f) for p in listed if (f := _label_file(p, loaded.format))}
+        per_image = {_key(f) for a in loaded.annotations if (f := _label_file(loaded, a.image_path))}
+        listed_label_files = {_key(f) for p in listed if (f := _label_file(loaded, p))}
         problems += [e for e in loaded.errors if _key(e.path) in listed_label_files or _key(e.path) not in per_image]
     try:
         selected = select_listed(annotations, listed, str(list_path))
@@ -132,10 +188,10 @@ def _load_folder(folder: Path):
 def _labelled(loaded) -> tuple[list[ImageAnnotation], int]:
     """(images with a readable label file or boxes, number with neither). An image whose label file is broken
     is neither: training on it as a picture without objects would teach the model to miss them."""
-    broken = {_key(e.path) for e in loaded.errors}
+    broken = {_key(e.path) for e in loaded.errors if e.is_fault}
     labelled, unlabelled = [], 0
     for ann in loaded.annotations:
-        label_file = _label_file(ann.image_path, loaded.format)
+        label_file = _label_file(loaded, ann.image_path)
         if label_file is not None and _key(label_file) in broken:
             continue
         if ann.boxes or (label_file is not None and label_file.is_file()):
@@ -145,12 +201,14 @@ def _labelled(loaded) -> tuple[list[ImageAnnotation], int]:
     return labelled, unlabelled
 
 
-def _label_file(image_path: Path, fmt: str | None) -> Path | None:
-    if fmt == "voc":
-        return Path(image_path).with_suffix(".xml")
-    if fmt == "yolo":
-        return yolo_label_path(image_path)
-    return None  # COCO: one file for all; an image is labelled when it has boxes
+def _label_file(loaded, image_path: Path) -> Path | None:
+    """The image's own label file as the format table places it; None for formats with one file for all (an
+    image is then labelled when it has boxes)."""
+    from engine.annotations.formats import get_format
+
+    if loaded.format is None or not get_format(loaded.format).per_image:
+        return None
+    return get_format(loaded.format).label_path(Path(image_path))
 
 
 def _raise_nothing_labelled(where: Path, images: int, problems: list[AnnotationError]) -> None:

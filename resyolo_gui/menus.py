@@ -14,7 +14,16 @@ from resyolo_gui.icons import icon
 if TYPE_CHECKING:
     from resyolo_gui.main_window import MainWindow
 
-LABEL_FORMAT_CHOICES = (("voc", "Pascal VOC XML (default)"), ("yolo", "YOLO txt"))
+def _label_format_choices() -> tuple[tuple[str, str], ...]:
+    """(name, menu text) of each format a project saves in, from the engine's format table."""
+    from engine.annotations.formats import format_names, get_format
+    from engine.project import DEFAULT_FORMAT
+
+    return tuple((name, get_format(name).title + (" (default)" if name == DEFAULT_FORMAT else ""))
+                 for name in format_names(per_image_writable=True, layouts=False))
+
+
+LABEL_FORMAT_CHOICES = _label_format_choices()
 
 
 def build_menus(window: "MainWindow") -> None:

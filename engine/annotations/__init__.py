@@ -1,4 +1,5 @@
-"""Annotation records and file formats (Pascal VOC XML, YOLO txt, COCO JSON). Qt-free."""
+"""Annotation records and the table of label formats (engine/annotations/formats.py): Pascal VOC XML, the VOC devkit,
+YOLO txt, Ultralytics data.yaml, COCO JSON, labelme JSON, CVAT XML. Qt-free."""
 from engine.annotations.atomic import atomic_write_bytes, atomic_write_text
 from engine.annotations.records import AnnotationError, Box, ImageAnnotation, LabelSet
 from engine.annotations.coco import read_coco_json, write_coco_json

@@ -5,6 +5,7 @@ A reader (or a crash at any moment) sees either the old file or the complete new
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -33,3 +34,26 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> None:
 
 def atomic_write_text(path: Path | str, text: str, encoding: str = "utf-8") -> None:
     atomic_write_bytes(path, text.encode(encoding))
+
+
+# What atomic_write_bytes' mkstemp leaves when the process is killed between writing and os.replace:
+# ".<name>.<8 random characters>.tmp". Only such names are ever removed.
+_LEFTOVER = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
+
+
+def clean_leftover_temp_files(directories) -> list[Path]:
+    """Remove our own leftover temporary files from ``directories``; returns those removed."""
+    removed = []
+    for directory in dict.fromkeys(str(d) for d in directories):
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            continue
+        for name in names:
+            if _LEFTOVER.match(name):
+                try:
+                    os.unlink(os.path.join(directory, name))
+                    removed.append(Path(directory) / name)
+                except OSError:
+                    pass
+    return removed

@@ -7,20 +7,34 @@
 COCO has no "difficult" flag. We write difficult boxes with an extra ``"difficult": 1`` key, and read
 either that key or ``iscrowd: 1`` as difficult (both mean "do not count it against the detector").
 labelImg's "verified" travels as an extra ``"verified": true`` on the image entry.
+
+As released (COCO 2017) and exported: several files under ``annotations/`` (``instances_train2017.json``...)
+with the image folders beside (``train2017/``); every qualifying file is read, each its own split. One bad
+annotation is a named problem and is skipped, never the whole file; ``\\`` in ``file_name`` (Windows tools)
+is a folder separator.
 """
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
+import os
+
 from engine.annotations.atomic import atomic_write_text
+from engine.annotations.beside import image_size
+from engine.annotations.limits import read_label_text
+from engine.annotations.listing import natural_sort_key
 from engine.annotations.records import AnnotationError, Box, ImageAnnotation, LabelSet
 
 COCO_KEYS = ("images", "annotations", "categories")
+COCO_DEFAULT_NAME = "annotations.json"
 
 
-def read_coco_json(path: Path | str, image_root: Path | str | None = None) -> tuple[list[ImageAnnotation], LabelSet]:
-    """Read a COCO detection file. Raises :class:`AnnotationError` naming the entry at fault."""
+def read_coco_json(path: Path | str, image_root: Path | str | None = None,
+                   problems: list | None = None) -> tuple[list[ImageAnnotation], LabelSet]:
+    """Read a COCO detection file. Raises :class:`AnnotationError` naming the entry at fault; with a
+    ``problems`` list, a bad annotation entry goes there instead and the others are kept."""
     path = Path(path)
     root = Path(image_root) if image_root is not None else path.parent
     data = load_coco_dict(path)
@@ -43,29 +57,38 @@ def read_coco_json(path: Path | str, image_root: Path | str | None = None) -> tu
         if image_id in by_id:
             raise AnnotationError(path, f"image id {image_id} used twice", where)
         by_id[image_id] = ImageAnnotation(
-            image_path=root / _field(image, "file_name", str, path, where),
+            image_path=root / _field(image, "file_name", str, path, where).replace("\\", "/"),
             width=int(image.get("width") or 0),
             height=int(image.get("height") or 0),
             verified=bool(image.get("verified", False)),
         )
 
     for i, entry in enumerate(data["annotations"]):
-        where = f"annotations[{i}]" + (f" (id {entry['id']})" if isinstance(entry, dict) and "id" in entry else "")
-        image_id = _field(entry, "image_id", int, path, where)
-        if image_id not in by_id:
-            raise AnnotationError(path, f"unknown image_id {image_id}", where)
-        category_id = _field(entry, "category_id", int, path, where)
-        if category_id not in category_names:
-            raise AnnotationError(path, f"unknown category_id {category_id}", where)
-        bbox = entry.get("bbox")
-        if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(v) for v in bbox)):
-            raise AnnotationError(path, f"bbox must be [x, y, w, h] numbers, found {bbox!r}", where)
-        x, y, w, h = (float(v) for v in bbox)
-        if w <= 0 or h <= 0:
-            raise AnnotationError(path, f"bbox has zero or negative size: {bbox!r}", where)
-        difficult = bool(entry.get("iscrowd", 0)) or bool(entry.get("difficult", 0))
-        by_id[image_id].boxes.append(Box(category_names[category_id], x, y, x + w, y + h, difficult=difficult))
+        try:
+            _read_annotation(entry, i, by_id, category_names, path)
+        except AnnotationError as exc:
+            if problems is None:
+                raise
+            problems.append(exc)
     return list(by_id.values()), labels
+
+
+def _read_annotation(entry, i: int, by_id: dict, category_names: dict, path: Path) -> None:
+    where = f"annotations[{i}]" + (f" (id {entry['id']})" if isinstance(entry, dict) and "id" in entry else "")
+    image_id = _field(entry, "image_id", int, path, where)
+    if image_id not in by_id:
+        raise AnnotationError(path, f"unknown image_id {image_id}", where)
+    category_id = _field(entry, "category_id", int, path, where)
+    if category_id not in category_names:
+        raise AnnotationError(path, f"unknown category_id {category_id}", where)
+    bbox = entry.get("bbox")
+    if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(v) for v in bbox)):
+        raise AnnotationError(path, f"bbox must be [x, y, w, h] numbers, found {bbox!r}", where)
+    x, y, w, h = (float(v) for v in bbox)
+    if w <= 0 or h <= 0:
+        raise AnnotationError(path, f"bbox has zero or negative size: {bbox!r}", where)
+    difficult = bool(entry.get("iscrowd", 0)) or bool(entry.get("difficult", 0))
+    by_id[image_id].boxes.append(Box(category_names[category_id], x, y, x + w, y + h, difficult=difficult))
 
 
 def write_coco_json(annotations: list[ImageAnnotation], labels: LabelSet, path: Path | str,
@@ -132,12 +155,7 @@ def update_coco_json(path: Path | str, ann: ImageAnnotation, labels: LabelSet,
 def load_coco_dict(path: Path | str) -> dict:
     """Parse a file and check it has the COCO top level: an object with images, annotations, categories lists."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise AnnotationError(path, "file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AnnotationError(path, f"cannot read file: {exc}") from None
+    text = read_label_text(path)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -189,4 +207,152 @@ def _field(entry: object, key: str, kind: type, path: Path, where: str):
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# ---- the format table entry: which files, and loading them into a folder --------------------------------------
+def json_candidates(listing) -> list[tuple[Path, dict | None]]:
+    """Each ``*.json`` in the folder and its ``annotations/``: its data if COCO-shaped, None if not JSON.
+
+    Valid JSON of another shape is not a candidate at all, and a JSON named like an image beside it
+    (labelme writes one per image) is not even opened: a labelme folder would otherwise be parsed in full.
+    """
+    folder = listing.folder
+    image_stems = {os.path.splitext(name)[0] for name in listing.top_level_image_names}
+    names = [name for name in listing.files_in(str(folder))
+             if name.endswith(".json") and name[:-len(".json")] not in image_stems]
+    paths = [folder / name for name in sorted(names, key=natural_sort_key)]
+    annotations_dir = folder / "annotations"
+    paths += [annotations_dir / n for n in sorted(listing.files_in(str(annotations_dir)), key=natural_sort_key)
+              if n.endswith(".json")]
+    result = []
+    for path in paths:
+        try:
+            result.append((path, load_coco_dict(path)))
+        except AnnotationError as exc:
+            if exc.problem.startswith(("not valid JSON", "cannot read", "file too large")):
+                result.append((path, None))
+    return result
+
+
+def dataset_files(candidates: list[tuple[Path, dict | None]]) -> list[Path]:
+    """The COCO files of a dataset: every qualifying file under ``annotations/`` (the release layout), else the
+    top-level one named ``annotations.json``, else the first top-level one in name order."""
+    qualifying = [path for path, data in candidates if data is not None]
+    nested = [p for p in qualifying if p.parent.name == "annotations"]
+    if nested:
+        return nested
+    if not qualifying:
+        return []
+    return [next((p for p in qualifying if p.name == COCO_DEFAULT_NAME), qualifying[0])]
+
+
+def find_coco_json(folder) -> Path | None:
+    from engine.annotations.listing import FolderListing
+
+    files = dataset_files(json_candidates(FolderListing(folder)))
+    return files[0] if files else None
+
+
+def detect(listing) -> int:
+    candidates = json_candidates(listing)
+    if any(data is not None for _, data in candidates):
+        return 10**9
+    return 0
+
+
+def default_dataset_file(image_path: Path) -> Path:
+    """The COCO file an image's entry is saved in: the dataset's (its folder, or above ``images/``), else a new
+    ``annotations.json`` there."""
+    image_path = Path(image_path)
+    root = image_path.parent.parent if image_path.parent.name == "images" else image_path.parent
+    return find_coco_json(root) or find_coco_json(image_path.parent) or root / COCO_DEFAULT_NAME
+
+
+def _split_name(path: Path) -> str:
+    stem = path.stem
+    for prefix in ("instances_", "person_keypoints_", "annotations_"):
+        if stem.startswith(prefix):
+            return stem[len(prefix):]
+    return stem
+
+
+def load(listing, loaded) -> None:
+    folder = listing.folder
+    candidates = json_candidates(listing)
+    files = dataset_files(candidates)
+    if not files:
+        broken = [path for path, data in candidates if data is None]
+        for path in broken:
+            try:
+                load_coco_dict(path)
+            except AnnotationError as exc:
+                loaded.errors.append(exc)
+        if not broken:
+            loaded.errors.append(AnnotationError(folder, "no COCO JSON file found (a *.json with images, "
+                                                 "annotations and categories)"))
+        return
+    position = {os.path.normcase(os.path.abspath(a.image_path)): i for i, a in enumerate(loaded.annotations)}
+    by_name: dict[str, list[int]] = {}
+    for i, ann in enumerate(loaded.annotations):
+        by_name.setdefault(ann.image_path.name, []).append(i)
+    for coco_path in files:
+        root = folder if coco_path.parent.name == "annotations" else coco_path.parent
+        split = _split_name(coco_path)
+        # COCO 2017: instances_train2017.json describes the images of train2017/ beside annotations/
+        roots = [root] + ([root / split] if (root / split).is_dir() else []) + \
+                ([root / "images" / split] if (root / "images" / split).is_dir() else [])
+        try:
+            records, labels = read_coco_json(coco_path, root, loaded.errors)
+        except AnnotationError as exc:
+            loaded.errors.append(exc)
+            continue
+        for name in labels.names:
+            loaded.labels.add(name)
+        split_images = loaded.splits.setdefault(split, []) if len(files) > 1 else None
+        for record in records:
+            relative = Path(os.path.relpath(record.image_path, root))
+            candidates_paths = [r / relative for r in roots]
+            found = next((p for p in candidates_paths if os.path.isfile(p)), None)
+            i = position.get(os.path.normcase(os.path.abspath(found or record.image_path)))
+            if i is None and len(by_name.get(record.image_path.name, [])) == 1:
+                i = by_name[record.image_path.name][0]  # file_name relative to another root: match by name
+            if i is None:
+                if found is not None:  # an image outside the places we scan: still part of the dataset
+                    record.image_path = found
+                    loaded.annotations.append(record)
+                    i = len(loaded.annotations) - 1
+                    position[os.path.normcase(os.path.abspath(found))] = i
+                else:
+                    loaded.errors.append(AnnotationError(coco_path, f"image file not found: {record.image_path}",
+                                                         f"images: {record.image_path.name}"))
+                    continue
+            else:
+                record.image_path = loaded.annotations[i].image_path
+                loaded.annotations[i] = record
+            if record.width <= 0 or record.height <= 0:
+                try:
+                    record.width, record.height = image_size(record.image_path)
+                except AnnotationError as exc:
+                    loaded.errors.append(exc)
+            loaded.label_files[record.image_path] = coco_path
+            if split_images is not None:
+                split_images.append(record.image_path)
+
+
+def write(ann: ImageAnnotation, labels: LabelSet, target: Path | None = None, warnings: list | None = None) -> Path:
+    """One image's entry in the dataset file ``target`` (others kept)."""
+    return update_coco_json(target, ann, labels)
+
+
+def _format():
+    from engine.annotations.formats import LabelFormat
+
+    return LabelFormat(
+        name="coco", title="COCO JSON", detect=detect, load=load, write=write, dataset_file=default_dataset_file,
+        write_dataset=lambda anns, labels, path, root=None: write_coco_json(anns, labels, path, root),
+        keeps="boxes (float pixels), category ids, verified and difficult (as extra keys), unknown keys on update",
+        loses="nothing of a box; segmentation is not edited")
+
+
+FORMAT = _format()

@@ -34,6 +34,8 @@ class FolderListing:
     def __init__(self, folder: Path | str):
         self.folder = Path(folder)
         self._files_in: dict[str, frozenset[str]] = {}
+        self._dirs_in: dict[str, frozenset[str]] = {}
+        self.problems: list = []  # AnnotationError per entry that cannot be looked at (symlink loop, no access)
 
     @property
     def top_level_image_names(self) -> list[str]:
@@ -74,22 +76,38 @@ class FolderListing:
             names = self._files_in[directory]
         return names
 
+    def has_dir(self, path: Path | str) -> bool:
+        """Is ``path`` a folder (not following links)? Lists its parent on first use."""
+        directory, name = os.path.split(str(path))
+        self.files_in(directory)
+        return name in self._dirs_in.get(directory, frozenset())
+
     def _scan(self, directory: str, recursive: bool) -> list[str]:
         """Record the files of ``directory`` (and, if ``recursive``, of every folder below it, not following
         links to folders, as ``Path.rglob`` does). Returns the top-level file names, or with ``recursive``
         every file's full path."""
-        names, paths, subdirectories = [], [], []
+        names, paths, subdirectories, dir_names = [], [], [], []
         with os.scandir(directory) as entries:
             for entry in entries:
-                if entry.is_file():
-                    names.append(entry.name)
-                    paths.append(entry.path)
-                elif recursive and entry.is_dir(follow_symlinks=False):
-                    subdirectories.append(entry.path)
+                try:
+                    if entry.is_file():
+                        names.append(entry.name)
+                        paths.append(entry.path)
+                    elif entry.is_dir(follow_symlinks=False):
+                        dir_names.append(entry.name)
+                        if recursive:
+                            subdirectories.append(entry.path)
+                except OSError as exc:  # a symlink loop, a dangling network mount: that entry only
+                    from engine.annotations.records import AnnotationError
+
+                    self.problems.append(AnnotationError(entry.path, f"skipped: {exc.strerror or exc}"))
         self._files_in[directory] = frozenset(names)
+        self._dirs_in[directory] = frozenset(dir_names)
         for subdirectory in subdirectories:
             try:
                 paths += self._scan(subdirectory, recursive=True)
-            except OSError:  # an unreadable subfolder hides its images, as it did for rglob
-                continue
+            except OSError as exc:  # an unreadable subfolder: one named problem, the rest is listed
+                from engine.annotations.records import AnnotationError
+
+                self.problems.append(AnnotationError(subdirectory, f"folder skipped: {exc.strerror or exc}"))
         return paths if recursive else names

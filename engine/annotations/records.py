@@ -96,7 +96,17 @@ class AnnotationError(ValueError):
         location = f"{self.path}" + (f" ({where})" if where else "")
         super().__init__(f"{location}: {problem}")
 
+    #: False for notes that are not faults of the file (a shape that is not a box, kept as it is)
+    is_fault = True
+
     def __reduce__(self):
         # Rebuilt from its fields, not from the message (the default): a DataLoader worker's error can
         # then be raised again in the main process, with ``path``, ``problem`` and ``where`` intact.
         return type(self), (self.path, self.problem, self.where)
+
+
+class NotABox(AnnotationError):
+    """A shape of another tool that is not a box (a labelme polygon, a CVAT polyline): listed, kept untouched on
+    saving, and no reason to doubt the rest of its file."""
+
+    is_fault = False

@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+from engine.annotations.formats import format_names
 from engine.commands.argtypes import fraction, positive_int, usage_error
 
 EXIT_OK, EXIT_NOTHING_DONE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -38,10 +39,13 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--batch", type=positive_int, default=8, metavar="N", help="images per forward pass (default 8)")
     parser.add_argument("--out", type=Path, default=Path("runs/predict"), metavar="DIR",
                         help="output folder, created if missing (default runs/predict)")
-    parser.add_argument("--save-labels", choices=["voc", "yolo"],
+    parser.add_argument("--save-labels", choices=format_names(per_image_writable=True),
                         help="auto-labelling: also write the detections as label files, by default beside each "
                              "image (YOLO: plus classes.txt); images with no detections get none")
     parser.add_argument("--labels-dir", type=Path, metavar="DIR", help="write the label files here instead")
+    parser.add_argument("--gt", type=Path, metavar="COCO_JSON",
+                        help="COCO ground truth whose image and category ids predictions.json uses (default: the "
+                             "COCO file of a SOURCE folder that has one; else file stems and 0-based class ids)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing label files (and add missing classes to an existing classes.txt)")
     parser.add_argument("--no-images", action="store_true", help="do not write annotated images or video")
@@ -78,6 +82,19 @@ def run(args: argparse.Namespace) -> int:
         return _predict(args, detector, source)
     finally:
         source.close()
+
+
+def _coco_ids(args, source, class_names):
+    """The ids of the ground truth predictions.json will be scored against (--gt, else SOURCE's COCO file)."""
+    from engine.export_detections import CocoIds
+
+    gt = getattr(args, "gt", None)
+    root = getattr(source, "root", None)
+    if gt is None and root is not None and source.kind == "images":
+        from engine.annotations.coco import find_coco_json
+
+        gt = find_coco_json(root)
+    return CocoIds.from_file(gt, class_names) if gt is not None else None
 
 
 def _predict(args, detector, source) -> int:
@@ -132,7 +149,12 @@ def _predict(args, detector, source) -> int:
         progress.close()
         outputs.close()
     try:
-        results_path = write_coco_results(args.out / "predictions.json", outputs.results)
+        coco_ids = _coco_ids(args, source, detector.class_names)
+    except (AnnotationError, ValueError) as exc:
+        print(f"warning: predictions.json uses file stems and 0-based class ids: {exc}", file=sys.stderr)
+        coco_ids = None
+    try:
+        results_path = write_coco_results(args.out / "predictions.json", outputs.results, coco_ids)
         write_csv(args.out / "predictions.csv", outputs.results, detector.class_names)
     except OSError as exc:
         print(f"error: cannot write the results into {args.out}: {exc.strerror or exc}", file=sys.stderr)
@@ -234,19 +256,19 @@ def _picture_names(paths: list[Path]) -> dict[Path, str]:
 def _warn_on_class_order(source, class_names: list[str]) -> None:
     """Results use the checkpoint's class ids; `resyolo eval` on this folder would number its classes.txt's."""
     from engine.annotations.records import AnnotationError
-    from engine.annotations.yolo import CLASSES_FILE, read_classes_txt
+    from engine.annotations.yolo import find_classes_txt, read_classes_txt
 
     root = getattr(source, "root", None)
     if root is None:
         return
-    for path in (root / CLASSES_FILE, root / "labels" / CLASSES_FILE):
-        if path.is_file():
-            try:
-                names = read_classes_txt(path).names
-            except AnnotationError:
-                return
-            if names[: len(class_names)] != class_names:
-                print(f"warning: category_id in the results follows the checkpoint's classes ({', '.join(class_names)}); "
-                      f"{path} lists {', '.join(names)}, so `resyolo eval` on this folder would mix up classes",
-                      file=sys.stderr)
-            return
+    path = find_classes_txt(root)
+    if path is None:
+        return
+    try:
+        names = read_classes_txt(path).names
+    except AnnotationError:
+        return
+    if names[: len(class_names)] != class_names:
+        print(f"warning: category_id in the results follows the checkpoint's classes ({', '.join(class_names)}); "
+              f"{path} lists {', '.join(names)}, so `resyolo eval` on this folder would mix up classes",
+              file=sys.stderr)

@@ -5,7 +5,7 @@ import argparse
 import re
 import sys
 
-from engine.synth import generate_dataset
+from engine.synth import FORMATS, generate_dataset
 from engine.synth_shapes import SHAPE_NAMES
 from engine.commands.argtypes import positive_int
 
@@ -20,7 +20,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--classes", type=positive_int, default=4, metavar="K",
                         help=f"number of classes, 1..{len(SHAPE_NAMES)}: {', '.join(SHAPE_NAMES)} (default 4)")
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="random seed; same seed, same files (default 0)")
-    parser.add_argument("--format", choices=["voc", "yolo", "coco"], default="voc", help="label format (default voc)")
+    parser.add_argument("--format", choices=FORMATS, default="voc", help="label format (default voc)")
     parser.add_argument("--size", type=_image_size, default=(256, 256), metavar="WxH",
                         help="image size, e.g. 320x240, or 'varied' for a random size per image (default 256x256)")
     parser.set_defaults(func=run)

@@ -29,8 +29,9 @@ def add_parser(subparsers) -> None:
 
     p = subparsers.add_parser(
         "train", help="train (fine-tune) the detector on labelled images",
-        description="Train the detector. DATA: a folder of labelled images (VOC xml, YOLO txt + classes.txt, or "
-                    "COCO json; found automatically) or a .txt file listing image paths. Settings not given "
+        description="Train the detector. DATA: a folder of labelled images (VOC xml, YOLO txt + classes.txt, "
+                    "labelme json, COCO json, an Ultralytics/Roboflow data.yaml dataset or a VOC devkit; found "
+                    "automatically), a data.yaml, or a .txt file listing image paths. Settings not given "
                     "follow the recipe (SGD 1e-3, momentum 0.9, 80 epochs, batch 10, x0.1 at 50% and 75% of the epochs).")
     p.add_argument("data", nargs="?", type=Path, metavar="DATA",
                    help="folder or .txt list of images (with --resume: taken from the run when left out)")
@@ -38,6 +39,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--val-fraction", type=float, metavar="F", help="share of DATA kept for validation when there "
                    "is no --val (default 0.2; 0 = no validation)")
     p.add_argument("--split-seed", type=int, metavar="S", help="seed of that split (default 0)")
+    p.add_argument("--split", metavar="NAME", help="train on this split of a dataset that has splits (a data.yaml's "
+                   "train/val/test, a VOC devkit's ImageSets/Main/NAME.txt; default: its train split)")
+    p.add_argument("--val-split", metavar="NAME", help="validate on this split of DATA (default: its val split)")
     p.add_argument("--epochs", type=positive_int, metavar="N", help="epochs to train (default 80)")
     p.add_argument("--batch", type=positive_int, metavar="N",
                    help="images per batch (default 10); under torchrun, per process")
@@ -138,8 +142,10 @@ def _plan(args: argparse.Namespace, main: bool) -> _Plan:
     val_path = args.val or (Path(recorded["val"]) if same_data and recorded.get("val") else None)
     val_fraction = _first(args.val_fraction, recorded.get("val_fraction") if same_data else None, 0.2)
     split_seed = _first(args.split_seed, recorded.get("split_seed") if same_data else None, 0)
+    split = _first(args.split, recorded.get("split") if same_data else None)
+    val_split = _first(args.val_split, recorded.get("val_split") if same_data else None)
     data = setup.load_training_data(data_path, val_path, val_fraction, split_seed,
-                                    list(saved["class_names"]) if saved else None)
+                                    list(saved["class_names"]) if saved else None, split=split, val_split=val_split)
     if saved:
         model_config = saved["model_config"]
         for option, given, own in (("--backbone", args.backbone, model_config.backbone),
@@ -172,6 +178,7 @@ def _plan(args: argparse.Namespace, main: bool) -> _Plan:
             raise setup.SetupError(f"cannot use {out} as the run folder: {error.strerror or error}") from None
     data_record = {"train": str(data_path), "val": str(val_path) if val_path else None,
                    "val_fraction": val_fraction, "split_seed": split_seed,
+                   **({"split": split} if split else {}), **({"val_split": val_split} if val_split else {}),
                    "train_images": len(train_set), "val_images": len(val_set) if val_set else 0}
     weights_record = run_record.get("weights", "unknown") if saved else args.weights
     return _Plan(out=Path(out), model=model, weights=weights, weights_arg=weights_record, data=data,
@@ -270,7 +277,7 @@ def _print_problems(data) -> None:
 
 
 def _first(*values):
-    return next(v for v in values if v is not None)
+    return next((v for v in values if v is not None), None)
 
 
 def _route_warnings(quiet: bool) -> logging.Handler:

@@ -56,10 +56,12 @@ def _load_coco(path: Path) -> GroundTruth:
 
 def _load_folder(folder: Path) -> GroundTruth:
     from engine.annotations.folder import detect_format, find_coco_json, load_folder
+    from engine.annotations.formats import get_format
 
     try:
         found = detect_format(folder)
-        coco_file = find_coco_json(folder) if found == "coco" else None
+        one_file = found is not None and get_format(found).dataset_file is not None
+        coco_file = find_coco_json(folder) if one_file else None
         if coco_file is not None:  # a COCO dataset folder: its file's own ids are the ones results use
             return _load_coco(coco_file)
         if found is None:

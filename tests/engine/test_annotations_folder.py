@@ -120,7 +120,8 @@ def test_yolo_errors_per_file(tmp_path):
     (tmp_path / "d.txt").write_text("0 0.5 0.5 0.2 0.2\n")
     (tmp_path / "d.jpg").write_bytes(b"not a jpeg")
     loaded = load_folder(tmp_path)
-    assert [len(a.boxes) for a in loaded.annotations] == [1, 0, 0, 0]
+    # issue 12: one bad line is a named problem for that box; b's good line is kept
+    assert [len(a.boxes) for a in loaded.annotations] == [1, 1, 0, 0]
     assert [(e.path.name, e.where) for e in loaded.errors] == [("b.txt", "line 2"), ("d.jpg", None)]
     assert "unknown class id 1" in loaded.errors[0].problem
     assert "cannot read the image size" in loaded.errors[1].problem

@@ -293,3 +293,24 @@ def test_detector_input_is_the_evaluation_input_in_channels_last_layout(checkpoi
     batch = detector.preprocess(images)
     torch.testing.assert_close(batch, torch.stack([image_to_model_input(im, 64) for im in images]), rtol=0, atol=0)
     assert batch.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_results_use_the_ids_of_the_coco_ground_truth(checkpoint, tmp_path, one_dog_per_image):
+    """Issue 12: on the project's own COCO output (integer image ids, categories 1..K) predictions.json used
+    file stems and 0-based classes, and `resyolo eval` exited 2."""
+    from engine.annotations.coco import write_coco_json
+    from engine.annotations.records import Box, ImageAnnotation, LabelSet
+
+    folder = make_images(tmp_path / "gt", ["a.jpg", "b.jpg"])
+    write_coco_json([ImageAnnotation(folder / f"{n}.jpg", 100, 80, [Box("dog", *known_box(100, 80))]) for n in "ab"],
+                    LabelSet(CLASSES), folder / "annotations.json")
+    out = tmp_path / "out"
+    assert predict(checkpoint, folder, out) == 0
+    assert {(r["image_id"], r["category_id"]) for r in read_results(out)} == {(1, 2), (2, 2)}
+    report = tmp_path / "map.json"
+    assert main(["eval", "--gt", str(folder / "annotations.json"), "--dt", str(out / "predictions.json"),
+                 "--metric", "coco", "--json", str(report)]) == 0
+    from pycocotools.coco import COCO
+
+    gt = COCO(str(folder / "annotations.json"))
+    assert len(gt.loadRes(str(out / "predictions.json")).getAnnIds()) == 2

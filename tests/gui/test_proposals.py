@@ -62,8 +62,10 @@ def run_and_wait(qtbot, feature: DetectionFeature, start) -> None:
 
 
 def snapshot(folder: Path, settings: bool = True) -> dict[str, bytes]:
-    """Every file's bytes; ``settings=False`` leaves out FOLDER/.resyolo (a save always writes project.json)."""
-    files = {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    """Every file's bytes; ``settings=False`` leaves out FOLDER/.resyolo (a save always writes project.json). The
+    project lock (.resyolo/lock, written by opening) is never counted."""
+    files = {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+             if p.is_file() and p.relative_to(folder).as_posix() != ".resyolo/lock"}
     return {k: v for k, v in files.items() if settings or not k.startswith(".resyolo")}
 
 

@@ -1,0 +1,80 @@
+"""What the per-image formats (VOC, YOLO, labelme) share: one label file per image, found by name in the
+folder listing (no ``stat`` per image), read one by one with per-file errors."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+from engine.annotations.records import AnnotationError
+
+
+def same_stem(suffix: str) -> Callable[[Path], Path]:
+    """``a.jpg`` -> ``a<suffix>`` beside it."""
+    def label_path(image_path: Path) -> Path:
+        return Path(os.path.splitext(str(image_path))[0] + suffix)
+    return label_path
+
+
+def label_paths(images: list[Path], label_path: Callable[[Path], Path], per_folder: bool = False) -> list[str]:
+    """The label path of each image; ``per_folder``: ``label_path`` depends on the folder only, so it is asked
+    once per folder (YOLO asks the disk whether a ``labels/`` tree exists)."""
+    if not per_folder:
+        return [str(label_path(image)) for image in images]
+    folders: dict[str, tuple[str, str]] = {}
+    paths = []
+    for image in images:
+        directory, name = os.path.split(str(image))
+        found = folders.get(directory)
+        if found is None:
+            example = label_path(Path(directory) / name)
+            found = folders[directory] = (str(example.parent), example.suffix)
+        paths.append(os.path.join(found[0], os.path.splitext(name)[0] + found[1]))
+    return paths
+
+
+def cached_label_paths(listing, key: str, label_path: Callable[[Path], Path]) -> list[str]:
+    """:func:`label_paths` of the listing's images (per folder), computed once per listing for detection and
+    loading alike."""
+    cache = listing.__dict__.setdefault("_label_paths", {})
+    if key not in cache:
+        cache[key] = label_paths(listing.images, label_path, per_folder=True)
+    return cache[key]
+
+
+def count_existing(listing, paths: list[str]) -> int:
+    return sum(map(listing.has_file, paths))
+
+
+def load_each(loaded, listing, paths: list[str], read_one: Callable) -> None:
+    """``read_one(label_path, ann, problems) -> ImageAnnotation`` for each image whose label file exists; a file
+    that cannot be read at all is an error and its image stays listed without boxes."""
+    for i, (ann, path) in enumerate(zip(loaded.annotations, paths)):
+        if not listing.has_file(path):
+            continue
+        path = Path(path)
+        loaded.label_files[ann.image_path] = path
+        loaded.fingerprints[path] = fingerprint(path)
+        try:
+            loaded.annotations[i] = read_one(path, ann, loaded.errors)
+        except AnnotationError as exc:
+            loaded.errors.append(exc)
+
+
+def fingerprint(path: Path | str) -> tuple[int, int] | None:
+    """(size, mtime in ns) of a file, None if it does not exist: what "still what was read" is checked against."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
+
+
+def image_size(image_path: Path) -> tuple[int, int]:
+    from engine.images import read_image_size  # deferred: image decoding is not needed to detect a format
+
+    try:
+        return read_image_size(image_path)
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or str(exc)
+        raise AnnotationError(image_path, f"cannot read the image size: {reason}") from None

@@ -1,0 +1,96 @@
+"""``resyolo convert SRC --to FORMAT OUT``: a dataset in any format of the table, written as a new dataset in another.
+
+Images are hard-linked into OUT (copied where links are impossible), at the same path relative to SRC unless
+the target layout places them itself (Ultralytics: ``images/<split>/``). Splits travel where both sides have
+them (an Ultralytics or VOC-devkit SRC to Ultralytics: ``train``/``val``/``test``). Never writes into a
+non-empty OUT without ``overwrite``. Every box clipped or dropped on the way, and every problem reading SRC,
+is in the report.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from engine.annotations.folder import load_folder
+from engine.annotations.formats import get_format
+from engine.annotations.records import AnnotationError, LabelSet
+from engine.annotations.saving import save_one
+
+CONVERT_TARGETS = ("voc", "yolo", "ultralytics", "coco", "labelme", "cvat")
+_SPLIT_NAMES = {"train": "train", "val": "val", "valid": "val", "test": "test"}
+
+
+class ConvertError(ValueError):
+    """A conversion that cannot start (OUT in the way, unknown format); nothing was written."""
+
+
+@dataclass
+class ConvertReport:
+    images: int = 0
+    boxes: int = 0
+    label_files: list[Path] = field(default_factory=list)
+    problems: list[AnnotationError] = field(default_factory=list)  # reading SRC
+    warnings: list[AnnotationError] = field(default_factory=list)  # writing OUT: boxes clipped or dropped
+
+
+def convert(src: Path | str, to: str, out: Path | str, overwrite: bool = False) -> ConvertReport:
+    if to not in CONVERT_TARGETS:
+        raise ConvertError(f"unknown target format {to!r}; expected one of {', '.join(CONVERT_TARGETS)}")
+    src, out = Path(os.path.abspath(src)), Path(os.path.abspath(out))
+    if src.is_file() and src.suffix in (".yaml", ".yml"):
+        src = src.parent
+    if out == src or src in out.parents:
+        raise ConvertError(f"{out}: the output must be outside the source dataset {src}")
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise ConvertError(f"{out} is not empty; pass --overwrite to write into it (files of the same name are replaced)")
+    fmt = get_format(to)
+    loaded = load_folder(src)
+    report = ConvertReport(problems=list(loaded.errors))
+    split_of: dict[str, str] = {}
+    for name, images in loaded.splits.items():
+        if name in _SPLIT_NAMES:
+            for image in images:
+                split_of.setdefault(os.path.abspath(image), _SPLIT_NAMES[name])
+    labels = LabelSet(list(loaded.labels.names))
+    converted = []
+    for ann in loaded.annotations:
+        relative = _relative(ann.image_path, src)
+        split = split_of.get(os.path.abspath(ann.image_path))
+        placed = fmt.place_image(relative, split) if fmt.place_image is not None else relative
+        target_image = out / placed
+        _link_or_copy(Path(ann.image_path), target_image)
+        new = replace(ann, image_path=target_image, boxes=list(ann.boxes))
+        labelled = bool(ann.boxes) or Path(ann.image_path) in loaded.label_files
+        converted.append((new, labelled))
+        report.images += 1
+        report.boxes += len(ann.boxes)
+    if fmt.per_image:
+        for ann, labelled in converted:
+            if labelled:
+                report.label_files.append(save_one(fmt, ann, labels, out, warnings=report.warnings, known=set()))
+    else:
+        anns = [ann for ann, _ in converted]
+        target = fmt.dataset_file(anns[0].image_path) if anns else out / "annotations"
+        report.label_files.append(fmt.write_dataset(anns, labels, target, out))
+    if fmt.write_layout is not None:
+        fmt.write_layout(out, labels.names, sorted(set(split_of.values())) or ["train"])
+    return report
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return Path(os.path.abspath(path)).relative_to(root).as_posix()
+    except ValueError:
+        return Path(path).name
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        target.unlink()
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)

@@ -1,0 +1,74 @@
+"""Nothing lost to a second writer: the project lock and "changed on disk" save errors (issue 12)."""
+import json
+import socket
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from engine.annotations.records import Box, ImageAnnotation
+from engine.annotations.voc import read_voc_xml, write_voc_xml
+from engine.project import ChangedOnDisk, Project, SaveError
+from engine.project_lock import ProjectLocked, lock_path, read_lock
+
+
+def _folder(tmp_path):
+    Image.new("RGB", (64, 48)).save(tmp_path / "a.jpg")
+    write_voc_xml(ImageAnnotation(tmp_path / "a.jpg", 64, 48, [Box("dog", 1, 1, 10, 10)]))
+    return tmp_path
+
+
+def _lock_of(tmp_path, pid, host=None):
+    path = lock_path(tmp_path)
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps({"pid": pid, "host": host or socket.gethostname(), "since": "earlier"}))
+
+
+def test_a_folder_held_by_another_live_process_is_refused_naming_it(tmp_path):
+    _folder(tmp_path)
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        _lock_of(tmp_path, holder.pid)
+        with pytest.raises(ProjectLocked, match=f"process {holder.pid} on {socket.gethostname()}"):
+            Project.open(tmp_path)
+        read_only = Project.open(tmp_path, read_only=True)
+        read_only.mark_dirty(read_only.annotations[0])
+        assert [type(e) for e in read_only.save_all()] == [SaveError]
+        assert read_lock(tmp_path)["pid"] == holder.pid  # read-only leaves their lock alone
+        Project.open(tmp_path, take_over=True)
+        assert read_lock(tmp_path)["pid"] != holder.pid
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_stale_lock_of_a_dead_process_is_taken_over_quietly(tmp_path):
+    _folder(tmp_path)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    _lock_of(tmp_path, dead.pid)
+    project = Project.open(tmp_path)
+    assert read_lock(tmp_path)["pid"] != dead.pid
+    project.close()
+    assert not lock_path(tmp_path).exists()
+
+
+def test_a_box_added_by_another_program_is_not_silently_overwritten(tmp_path):
+    _folder(tmp_path)
+    project = Project.open(tmp_path)
+    ann = project.annotations[0]
+    ann.boxes.append(Box("cat", 20, 20, 30, 30))
+    project.mark_dirty(ann)
+    theirs = ImageAnnotation(tmp_path / "a.jpg", 64, 48, [Box("dog", 1, 1, 10, 10), Box("bird", 40, 5, 60, 25)])
+    write_voc_xml(theirs)  # another program, meanwhile
+    (failure,) = project.save_all()
+    assert isinstance(failure, ChangedOnDisk) and "changed on disk" in str(failure)
+    assert [b.label for b in read_voc_xml(tmp_path / "a.xml").boxes] == ["dog", "bird"]  # theirs intact
+    assert project.is_dirty(ann)
+    project.save(ann, keep_theirs_as_conflict=True)  # keep mine
+    assert [b.label for b in read_voc_xml(tmp_path / "a.xml").boxes] == ["dog", "cat"]
+    assert [b.label for b in read_voc_xml(tmp_path / "a.xml.conflict").boxes] == ["dog", "bird"]
+    ann.boxes.pop()
+    project.mark_dirty(ann)
+    assert project.save_all() == []  # our own last write is what is on disk now
