@@ -51,9 +51,11 @@ def open_app(qapp, qtbot, real, tmp_path):
     apply_style(qapp)
     windows = []
 
-    def open_(folder: Path, size: tuple[int, int] = (1280, 740)):
+    def open_(folder: Path, size: tuple[int, int] | None = (1280, 740)):
+        """``size`` None: the size the app picks itself (its last one, or its default fitted to the screen)."""
         window = MainWindow(Project.open(folder), AppSettings(tmp_path / "settings.ini"))
-        window.resize(*size)
+        if size is not None:
+            window.resize(*size)
         window.move(0, 0)
         window.show()
         qtbot.waitExposed(window)
