@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from engine.project import Project, ProjectError
     from resyolo_gui.main_window import MainWindow
+    from resyolo_gui.screen_fit import fit_to_screen
     from resyolo_gui.settings import AppSettings
     from resyolo_gui.style import apply_style
 
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         settings.add_recent_folder(project.folder)
     window = MainWindow(project, settings)
     if args.screenshot is not None:
-        window.resize(1280, 800)  # a predictable capture, whatever size the window had last time
+        fit_to_screen(window, 1280, 800)  # a predictable capture, whatever size the window had last time
     window.show()
     if args.screenshot is not None:
         return _screenshot(app, window, args.screenshot)

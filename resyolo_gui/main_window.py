@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
 
 from engine.project import Project, ProjectError
 from resyolo_gui import dialogs
@@ -21,7 +21,9 @@ from resyolo_gui.icons import icon
 from resyolo_gui.loader import ImageLoader
 from resyolo_gui.menus import build_menus, fill_recent_menu
 from resyolo_gui.saving import SaveFlow
+from resyolo_gui.screen_fit import fit_to_screen
 from resyolo_gui.settings import AppSettings
+from resyolo_gui.workspaces import WORKSPACE_NAMES, Workspaces, add_dock
 
 
 class MainWindow(QMainWindow):
@@ -44,18 +46,20 @@ class MainWindow(QMainWindow):
         self.browser = ImageBrowser(self)
         self.browser.current_changed.connect(self._on_current_changed)
         self.class_panel = ClassPanel(self)
-        docks = [self._add_dock("Images", self.browser, Qt.LeftDockWidgetArea),
-                 self._add_dock("Classes", self.class_panel, Qt.RightDockWidgetArea)]
-        self.resizeDocks(docks, [270, 230], Qt.Horizontal)  # the image gets the room
+        add_dock(self, "Images", self.browser, Qt.LeftDockWidgetArea)
+        add_dock(self, "Classes", self.class_panel, Qt.RightDockWidgetArea)
         self._connect_editing_signals()
         self._build_status_bar()
         build_menus(self)
         self.features = install_features(self)
-        geometry, state = settings.window_state()
+        geometry = settings.window_geometry()
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1280, 800)
-        if state is not None:
-            self.restoreState(state)
+        fit_to_screen(self)  # a size saved on a bigger monitor, or the default on a laptop
+        self.workspaces = Workspaces(self, settings)  # after the features: their docks are in the workspaces
+        self.workspaces.fill_view_menu(self.view_menu)
+        current = settings.current_workspace()
+        self.workspaces.switch(current if current in WORKSPACE_NAMES else WORKSPACE_NAMES[0])
         self.set_project(project)
 
     # ----------------------------------------------------------------- project
@@ -202,11 +206,16 @@ class MainWindow(QMainWindow):
         if not all(feature.can_close() for feature in self.features) or not self.saving.save_before_leaving():
             event.ignore()
             return
-        self.settings.save_window_state(self.saveGeometry(), self.saveState())
+        self.settings.save_window_geometry(self.saveGeometry())
+        self.workspaces.save()
         self.loader.clear()
         event.accept()
 
     # ----------------------------------------------------------------- view
+    def show_workspace(self, name: str) -> None:
+        """Switch to the workspace ``name`` (Label, Train, Evaluate, Detect), as its tab does."""
+        self.workspaces.switch(name)
+
     def show_problems(self) -> None:
         problems = [str(e) for e in self.project.errors.values()] if self.project else []
         problems += [f"not saved: {f}" for f in self.saving.failures]
@@ -247,13 +256,6 @@ class MainWindow(QMainWindow):
         self.browser.refresh_classes()
         self.browser.refresh_all_rows()  # labels and counts of many rows may have changed
         self._update_title()
-
-    def _add_dock(self, title: str, widget: QWidget, area) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(f"dock_{title}")
-        dock.setWidget(widget)
-        self.addDockWidget(area, dock)
-        return dock
 
     def _build_status_bar(self) -> None:
         self.position_label, self.zoom_label, self.cursor_label, self.box_label = (QLabel(self) for _ in range(4))

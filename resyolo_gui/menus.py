@@ -27,7 +27,7 @@ LABEL_FORMAT_CHOICES = _label_format_choices()
 
 
 def build_menus(window: "MainWindow") -> None:
-    """Fill ``window``'s menu bar; sets ``window.recent_menu`` and ``window.format_actions``."""
+    """Fill ``window``'s menu bar; sets ``window.recent_menu``, ``window.format_actions`` and ``window.view_menu``."""
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
     _action(window, file_menu, "&Open Folder…", window.open_folder, [QKeySequence.Open], "open")
@@ -59,7 +59,8 @@ def build_menus(window: "MainWindow") -> None:
         edit_menu.addActions(group)
         edit_menu.addSeparator()
     edit_menu.addMenu("Set &Class").addActions(acts.set_class)
-    bar.addMenu("&View").addActions([acts.zoom_in, acts.zoom_out, acts.fit, acts.actual_size, acts.hide_boxes])
+    window.view_menu = bar.addMenu("&View")  # the workspaces and panels join it once every feature is installed
+    window.view_menu.addActions([acts.zoom_in, acts.zoom_out, acts.fit, acts.actual_size, acts.hide_boxes])
     help_menu = bar.addMenu("&Help")
     _action(window, help_menu, "&Keyboard Shortcuts", window.show_shortcuts, ["F1"], "keyboard")
 

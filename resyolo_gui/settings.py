@@ -1,4 +1,4 @@
-"""Per-user app settings (recent folders, window layout) in an INI file under the user config folder.
+"""Per-user app settings (recent folders, window geometry, each workspace's layout) in an INI file under the user config folder.
 
 Project settings (classes, colours, label format) live in the project folder instead
 (:mod:`engine.project`). ``RESYOLO_CONFIG_DIR`` points elsewhere (tests use a temp folder).
@@ -37,12 +37,23 @@ class AppSettings:
     def remove_recent_folder(self, folder: Path) -> None:
         self._settings.setValue("recent_folders", [str(f) for f in self.recent_folders() if f != Path(folder)])
 
-    def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
-        return self._settings.value("window/geometry"), self._settings.value("window/state")
+    def window_geometry(self) -> QByteArray | None:
+        return self._settings.value("window/geometry")
 
-    def save_window_state(self, geometry: QByteArray, state: QByteArray) -> None:
+    def save_window_geometry(self, geometry: QByteArray) -> None:
         self._settings.setValue("window/geometry", geometry)
-        self._settings.setValue("window/state", state)
+
+    def workspace_state(self, name: str) -> QByteArray | None:
+        return self._settings.value(f"workspaces/{name}")
+
+    def save_workspace_state(self, name: str, state: QByteArray) -> None:
+        self._settings.setValue(f"workspaces/{name}", state)
+
+    def current_workspace(self) -> str | None:
+        return self._settings.value("workspaces/current")
+
+    def set_current_workspace(self, name: str) -> None:
+        self._settings.setValue("workspaces/current", name)
 
     def sync(self) -> None:
         self._settings.sync()

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget
 
 from engine.autolabel import ClassMapping, ImageProposals, ProposalStore, RawResult, images_to_label, map_classes
 from resyolo_gui.detection import dialogs
 from resyolo_gui.detection.panel import DetectionPanel
 from resyolo_gui.detection.worker import DetectionWorker
+from resyolo_gui.workspaces import add_dock
 
 DEFAULT_CONF, DEFAULT_IOU = 0.25, 0.5
 
@@ -36,10 +36,7 @@ class DetectionFeature(QObject):
 
         self.panel = DetectionPanel(DEFAULT_CONF, DEFAULT_IOU, window)
         self.picker = self.panel.picker
-        self.dock = QDockWidget("Detection", window)
-        self.dock.setObjectName("dock_Detection")
-        self.dock.setWidget(self.panel)
-        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        self.dock = add_dock(window, "Detection", self.panel, hidden=True)  # shown by the Detect workspace
         self.layer = window.canvas.proposal_layer
         self.layer.store = self.store
         self.layer.changed.connect(self._proposals_changed)
@@ -88,6 +85,7 @@ class DetectionFeature(QObject):
 
     # ----------------------------------------------------------------- model
     def choose_model(self) -> None:
+        self.window.show_workspace("Detect")
         self.dock.show()
         self.dock.raise_()
         self.picker.browse()

@@ -1,4 +1,4 @@
-"""Evaluation feature: Evaluate > Evaluate a checkpoint… opens the evaluation window (``window.py``).
+"""Evaluation feature: Evaluate > Evaluate a checkpoint… opens the Evaluate workspace, whose panel is ``window.py``.
 
 ``install(window)`` adds the menu; ``open_evaluation(window, checkpoint)`` is the entry point for other parts
 of the app (e.g. the training panel's "Evaluate" button after a run)."""
@@ -7,33 +7,44 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QWidget
+
+from resyolo_gui.workspaces import add_dock
 
 
 class EvaluationFeature:
     def __init__(self, window):
         self.window = window
-        self.evaluation_window = None  # made on first use: most sessions never evaluate
+        self.evaluation_window = None  # made when its panel is first shown: most sessions never evaluate
+        # The panel of the Evaluate workspace; its contents are built the first time it is shown.
+        self.dock = add_dock(window, "Evaluation", QWidget(), hidden=True)
+        self.dock.visibilityChanged.connect(lambda visible: visible and self._ensure_window())
         menu = _menu(window, "&Evaluate")
         self.action = QAction("Evaluate a &checkpoint…", window)
         self.action.setStatusTip("Per-class AP, confusion matrix and the images behind each mistake")
         self.action.triggered.connect(lambda _checked=False: self.open())
         menu.addAction(self.action)
 
-    def open(self, checkpoint: Path | str | None = None, start: bool = False):
-        """Show the evaluation window (with ``checkpoint`` chosen, evaluating at once when ``start``)."""
+    def _ensure_window(self):
         from resyolo_gui.evaluation.window import EvaluationWindow
 
         if self.evaluation_window is None:
             self.evaluation_window = EvaluationWindow(self.window)
+            self.dock.setWidget(self.evaluation_window)
             self.evaluation_window.refresh_checkpoints()
-        if checkpoint is not None:
-            self.evaluation_window.refresh_checkpoints(Path(checkpoint))
-        self.evaluation_window.show()
-        self.evaluation_window.raise_()
-        self.evaluation_window.activateWindow()
-        if start:
-            self.evaluation_window.start()
         return self.evaluation_window
+
+    def open(self, checkpoint: Path | str | None = None, start: bool = False):
+        """Show the evaluation panel (with ``checkpoint`` chosen, evaluating at once when ``start``)."""
+        self.window.show_workspace("Evaluate")
+        view = self._ensure_window()
+        if checkpoint is not None:
+            view.refresh_checkpoints(Path(checkpoint))
+        self.dock.show()
+        self.dock.raise_()
+        if start:
+            view.start()
+        return view
 
     def project_changed(self, project) -> None:
         # Results belong to the images of the project they were computed on.

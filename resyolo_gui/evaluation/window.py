@@ -24,13 +24,11 @@ class EvaluationWindow(QWidget):
     finished = Signal(bool)  # an evaluation ended: True with results, False stopped or failed
 
     def __init__(self, main_window):
-        super().__init__(main_window, Qt.WindowType.Window)
+        super().__init__(main_window)  # the panel of the Evaluate workspace
         self.main_window = main_window
-        self.setWindowTitle("Evaluate a checkpoint — ResYOLO")
         self.evaluation: scoring.Evaluation | None = None
         self.thread: EvaluationThread | None = None
         self._build()
-        self.resize(1500, 900)
 
     # ----------------------------------------------------------------- layout
     def _build(self) -> None:
@@ -287,8 +285,7 @@ class EvaluationWindow(QWidget):
             self.status.setText(f"{Path(ann.image_path).name} is no longer in the open project.")
             return
         self.main_window.browser.set_current(row)
-        self.main_window.raise_()
-        self.main_window.activateWindow()
+        self.main_window.show_workspace("Label")
 
 
 def _number(value: float) -> str:

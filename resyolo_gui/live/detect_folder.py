@@ -19,6 +19,7 @@ from engine.images import ImageReadError, read_image
 from resyolo_gui.live.checkpoint_choice import CheckpointChoice
 from resyolo_gui.live.detect_folder_worker import EXPORT_FORMATS, DetectFolderSummary, DetectFolderThread, \
     FolderImageResult
+from resyolo_gui.screen_fit import fit_to_screen
 
 
 class DetectFolderWindow(QWidget):
@@ -29,7 +30,7 @@ class DetectFolderWindow(QWidget):
         self.summary: DetectFolderSummary | None = None
         self._class_names: list[str] = []
         self._build()
-        self.resize(1000, 700)
+        fit_to_screen(self, 1000, 700)
 
     def _build(self) -> None:
         self.checkpoint = CheckpointChoice(self)

@@ -18,6 +18,7 @@ from engine.stream import LatestFrameReader
 from resyolo_gui.live.checkpoint_choice import CheckpointChoice
 from resyolo_gui.live.frame_view import FrameView
 from resyolo_gui.live.live_worker import LiveDetectionThread, LiveStats
+from resyolo_gui.screen_fit import fit_to_screen
 
 STATUS_INTERVAL_S = 0.25  # the status line's figures are refreshed at most this often
 
@@ -42,7 +43,7 @@ class LiveView(QWidget):
         self._status_shown = float("-inf")  # when the status line last showed a frame's figures
         self._source_text = ""  # what runs, for the status line
         self._build()
-        self.resize(900, 680)
+        fit_to_screen(self, 900, 680)
 
     def _build(self) -> None:
         self.source_edit = QLineEdit(self)

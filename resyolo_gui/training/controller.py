@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu, QMessageBox, QWidget
 
@@ -20,6 +20,7 @@ from resyolo_gui.training.panel import TrainPanel
 from resyolo_gui.training.preflight import PreflightError, plan_data
 from resyolo_gui.training.runs_panel import RunsPanel
 from resyolo_gui.training.worker import TrainingJob, TrainingWorker
+from resyolo_gui.workspaces import add_dock
 
 
 def ask_stop_training(parent: QWidget) -> bool:
@@ -41,10 +42,10 @@ class TrainingFeature(QObject):
         self.panel = TrainPanel(window)
         self.charts = TrainingCharts(window)
         self.runs_panel = RunsPanel(window)
-        self.train_dock = self._dock("Train", self.panel, Qt.RightDockWidgetArea)
-        self.charts_dock = self._dock("Training charts", self.charts, Qt.BottomDockWidgetArea)
-        self.runs_dock = self._dock("Runs", self.runs_panel, Qt.RightDockWidgetArea)
-        window.tabifyDockWidget(self.train_dock, self.runs_dock)
+        # Shown by the Train workspace (Train menu, or its tab), which also lays them out.
+        self.train_dock = add_dock(window, "Train", self.panel, hidden=True)
+        self.charts_dock = add_dock(window, "Training charts", self.charts, hidden=True)
+        self.runs_dock = add_dock(window, "Runs", self.runs_panel, hidden=True)
         self._build_menu()
         self.panel.start_clicked.connect(self.start)
         self.panel.pause_clicked.connect(self.toggle_pause)
@@ -72,14 +73,6 @@ class TrainingFeature(QObject):
         return self.worker is not None and self.worker.isRunning()
 
     # ---- window parts --------------------------------------------------------------------------------------
-    def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
-        dock = QDockWidget(title, self.window)
-        dock.setObjectName(f"dock_{title}")
-        dock.setWidget(widget)
-        self.window.addDockWidget(area, dock)
-        dock.hide()  # shown from the Train menu (or by the saved window layout)
-        return dock
-
     def _build_menu(self) -> None:
         bar = self.window.menuBar()
         menu = QMenu("&Train", self.window)
@@ -92,16 +85,11 @@ class TrainingFeature(QObject):
         self.menu = menu
 
     def show_panel(self) -> None:
-        first_time = self.charts_dock.isHidden()
-        self._raise(self.charts_dock)
         self._raise(self.train_dock)
-        if first_time:  # the charts get a good share of the height, the image keeps the rest
-            height = self.window.height()
-            self.window.resizeDocks([self.charts_dock, self.train_dock], [int(height * 0.42), int(height * 0.4)],
-                                    Qt.Vertical)
 
-    @staticmethod
-    def _raise(dock: QDockWidget) -> None:
+    def _raise(self, dock: QDockWidget) -> None:
+        """Show ``dock`` in the Train workspace (where the user keeps it, or where that workspace puts it)."""
+        self.window.show_workspace("Train")
         dock.show()
         dock.raise_()
 

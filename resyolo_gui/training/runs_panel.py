@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayo
 
 from engine.runs import RunInfo, list_runs
 from resyolo_gui.training.charts import TrainingCharts
+from resyolo_gui.screen_fit import fit_to_screen
 
 COLUMNS = ("Run", "Date", "Epochs", "Best mAP@0.5", "Status")
 
@@ -113,7 +114,7 @@ class RunChartsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.charts, 1)
         layout.addWidget(buttons)
-        self.resize(900, 600)
+        fit_to_screen(self, 900, 600)
 
 
 def _ask_and_save_png(parent: QWidget, charts: TrainingCharts, suggested: Path) -> None:

@@ -18,6 +18,12 @@ from engine.annotations.records import Box, ImageAnnotation  # noqa: E402
 from engine.annotations.voc import write_voc_xml  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def fresh_user_config(tmp_path_factory, monkeypatch):
+    """Each test starts as a first session: no recent folders, no remembered workspace or layout."""
+    monkeypatch.setenv("RESYOLO_CONFIG_DIR", str(tmp_path_factory.mktemp("user-config")))
+
+
 def make_image_folder(folder: Path, count: int = 5, labelled: int = 3, size=(64, 48), classes=("cat", "dog")) -> Path:
     """``count`` JPEGs ``img0.jpg``...; the first ``labelled`` get a VOC file with one box of a rotating class."""
     folder.mkdir(parents=True, exist_ok=True)
