@@ -19,7 +19,7 @@ class EvaluationFeature:
         # The panel of the Evaluate workspace; its contents are built the first time it is shown.
         self.dock = add_dock(window, "Evaluation", QWidget(), hidden=True)
         self.dock.visibilityChanged.connect(lambda visible: visible and self._ensure_window())
-        menu = _menu(window, "&Evaluate")
+        menu = _menu(window, "Ev&aluate")  # Alt+E is Edit
         self.action = QAction("Evaluate a &checkpoint…", window)
         self.action.setStatusTip("Per-class AP, confusion matrix and the images behind each mistake")
         self.action.triggered.connect(lambda _checked=False: self.open())

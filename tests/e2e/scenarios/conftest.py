@@ -67,5 +67,8 @@ def open_app(qapp, qtbot, real, tmp_path):
 
     yield open_
     for window in windows:
+        for feature in window.features:  # a run a failed scenario left training: stopped, not asked about
+            if getattr(feature, "running", False):
+                feature.stop_and_wait()
         if window.isVisible():
             window.close()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QPoint, QPointF
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QScrollArea, QWidget
 
 KEY_DELAY_MS = 40  # between keys, as a quick typist
 XDOTOOL_TIMEOUT_S = 30
@@ -64,7 +64,25 @@ class RealInput:
         self.xdotool("mousemove", "--sync", x, y, "click", "--repeat", repeat, "--delay", 80, button)
 
     def click(self, widget: QWidget, pos: QPoint | QPointF | None = None, button: int = 1, repeat: int = 1) -> None:
+        self.scroll_into_view(widget)
         self.click_at(*self.global_point(widget, pos), button=button, repeat=repeat)
+
+    def scroll_into_view(self, widget: QWidget, max_notches: int = 40) -> None:
+        """As a person does: turn the mouse wheel over the scroll area holding ``widget`` until it is in view."""
+        area = widget.parentWidget()
+        while area is not None and not isinstance(area, QScrollArea):
+            area = area.parentWidget()
+        if area is None:
+            return
+        viewport, bar = area.viewport(), area.verticalScrollBar()
+        for _ in range(max_notches):
+            top = widget.mapTo(viewport, QPoint(0, 0)).y()
+            if top >= 0 and top + widget.height() <= viewport.height():
+                return
+            # Over the scroll bar: the wheel over the form would turn a spin box or combo box under the mouse.
+            x, y = self.global_point(bar)
+            self.xdotool("mousemove", "--sync", x, y, "click", 5 if top > 0 else 4)
+        raise AssertionError(f"{widget} did not scroll into view")
 
     def drag(self, start: tuple[int, int], end: tuple[int, int], button: int = 1, steps: int = 8) -> None:
         """Press at ``start``, move in ``steps`` to ``end``, release: a person's drag."""
