@@ -2,8 +2,6 @@
 VOC2007 mAP@0.5 and COCO mAP@[.5:.95] (the same evaluators as `resyolo eval`)."""
 from __future__ import annotations
 
-import contextlib
-import io
 
 import torch
 
@@ -52,8 +50,7 @@ def score_detections(dataset: DetectionDataset, detections: dict[int, object]) -
     """``map50`` (VOC2007 11-point, IoU > 0.5), ``map`` (COCO mAP@[.5:.95]), ``ap50_coco`` and ``ap75``."""
     ids = list(range(len(dataset.annotations)))
     voc = evaluate(dataset.annotations, detections, dataset.labels, metric="voc07", image_ids=ids)
-    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints its own tables
-        coco = evaluate(dataset.annotations, detections, dataset.labels, metric="coco", image_ids=ids)
+    coco = evaluate(dataset.annotations, detections, dataset.labels, metric="coco", image_ids=ids)
     return {"map50": _number(voc.mAP), "map": _number(coco.mAP),
             "ap50_coco": _number(coco.extra.get("AP50", float("nan"))), "ap75": _number(coco.extra.get("AP75", float("nan")))}
 

@@ -14,13 +14,4 @@ FEATURE_PACKAGES = ["resyolo_gui.training", "resyolo_gui.evaluation", "resyolo_g
 
 
 def install_features(window) -> list:
-    installed = []
-    for name in FEATURE_PACKAGES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue  # not built yet
-        installed.append(module.install(window))
-    return installed
+    return [importlib.import_module(name).install(window) for name in FEATURE_PACKAGES]
