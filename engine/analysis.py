@@ -1,12 +1,13 @@
 """Error analysis of a detector against ground truth: what went wrong in which image.
 
-At a score threshold (default 0.25) and IoU 0.5, each image's detections are matched to its boxes:
+At a score threshold (default 0.25), each image's detections are matched to its boxes by the AP's own rule for an
+overlap (:mod:`engine.evaluation.matching`: +1-pixel sizes, IoU > 0.5), so the matrix and the AP table agree:
 
 1. class-aware, greedy by descending score, as the Pascal VOC devkit does: a detection takes the box of its
    own class it overlaps most; an unmatched box makes it a true positive, a *difficult* box makes it
    ignored (neither counted nor penalised), an already matched box makes it a duplicate;
 2. the detections left over (duplicates included) are offered, again by descending score, to the boxes of
-   other classes still unmatched: an overlap of IoU >= 0.5 is a *wrong class* (the right place, the wrong
+   other classes still unmatched: an overlap that matches is a *wrong class* (the right place, the wrong
    name). A detection landing on a difficult box of another class is ignored too;
 3. what remains are false positives (background) and misses (boxes no detection found).
 
@@ -21,14 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
-from torchvision.ops import box_iou
 
 from engine.annotations.records import ImageAnnotation, LabelSet
+from engine.evaluation.matching import IOU_THRESHOLD, is_match, pixel_iou
 from engine.evaluation.result import prepare_input
 
 DEFAULT_SCORE_THRESHOLD = 0.25
-DEFAULT_IOU_THRESHOLD = 0.5
+DEFAULT_IOU_THRESHOLD = IOU_THRESHOLD
 
 
 @dataclass
@@ -129,8 +129,7 @@ def match_image(gt_boxes: np.ndarray, gt_labels: np.ndarray, gt_difficult: np.nd
     result.below_threshold = [int(d) for d in np.flatnonzero(~kept)]
     order = [int(d) for d in np.flatnonzero(kept)[np.argsort(-det_scores[kept], kind="stable")]]
     if len(gt_boxes) and len(det_boxes):
-        iou = box_iou(torch.as_tensor(det_boxes, dtype=torch.float64),
-                      torch.as_tensor(gt_boxes, dtype=torch.float64)).numpy()
+        iou = pixel_iou(np.asarray(det_boxes, dtype=np.float64), np.asarray(gt_boxes, dtype=np.float64))
     else:
         iou = np.zeros((len(det_boxes), len(gt_boxes)))
     matched = np.zeros(len(gt_boxes), dtype=bool)
@@ -143,7 +142,7 @@ def match_image(gt_boxes: np.ndarray, gt_labels: np.ndarray, gt_difficult: np.nd
             continue
         overlaps = np.where(same_class, iou[d], -1.0)
         g = int(np.argmax(overlaps))
-        if overlaps[g] < iou_threshold:
+        if not is_match(overlaps[g], iou_threshold):
             leftover.append(d)
         elif gt_difficult[g]:
             result.ignored.append(d)
@@ -157,7 +156,7 @@ def match_image(gt_boxes: np.ndarray, gt_labels: np.ndarray, gt_difficult: np.nd
         candidates = (gt_labels != det_labels[d]) & ~matched
         overlaps = np.where(candidates, iou[d], -1.0)
         g = int(np.argmax(overlaps)) if len(overlaps) else -1
-        if g >= 0 and overlaps[g] >= iou_threshold:
+        if g >= 0 and is_match(overlaps[g], iou_threshold):
             if gt_difficult[g]:
                 result.ignored.append(d)
             else:

@@ -1,7 +1,8 @@
 """Pascal VOC AP, as the official devkit computes it (reference: py-faster-rcnn ``voc_eval.py``).
 
 Conventions kept on purpose, because each moves the number:
-- box sizes are ``x2 - x1 + 1`` (pixel-inclusive corners), and a match needs IoU strictly > 0.5;
+- box sizes are ``x2 - x1 + 1`` (pixel-inclusive corners), and a match needs IoU strictly > 0.5 (the rule of
+  :mod:`engine.evaluation.matching`, which the confusion matrix uses too);
 - each detection, in descending score order, goes to the ground truth of its image and class it
   overlaps most, taken or not: if that one is already taken the detection is a false positive
   (it does not fall back to the second best);
@@ -27,9 +28,8 @@ from typing import Any
 import numpy as np
 
 from engine.annotations.records import ImageAnnotation, LabelSet
+from engine.evaluation.matching import is_match, pixel_iou
 from engine.evaluation.result import EvalResult, PRCurve, mean_defined, prepare_input
-
-IOU_THRESHOLD = 0.5
 
 
 def voc_ap(recall: np.ndarray, precision: np.ndarray, use_07_metric: bool) -> float:
@@ -45,20 +45,6 @@ def voc_ap(recall: np.ndarray, precision: np.ndarray, use_07_metric: bool) -> fl
     mpre = np.maximum.accumulate(mpre[::-1])[::-1]  # precision envelope, max is exact
     i = np.where(mrec[1:] != mrec[:-1])[0]
     return float(np.sum((mrec[i + 1] - mrec[i]) * mpre[i + 1]))
-
-
-def pixel_iou(det_boxes: np.ndarray, gt_boxes: np.ndarray) -> np.ndarray:
-    """(K, G) IoU with the devkit's +1 pixel sizes; same arithmetic order, so the same floats."""
-    ixmin = np.maximum(gt_boxes[None, :, 0], det_boxes[:, None, 0])
-    iymin = np.maximum(gt_boxes[None, :, 1], det_boxes[:, None, 1])
-    ixmax = np.minimum(gt_boxes[None, :, 2], det_boxes[:, None, 2])
-    iymax = np.minimum(gt_boxes[None, :, 3], det_boxes[:, None, 3])
-    iw = np.maximum(ixmax - ixmin + 1.0, 0.0)
-    ih = np.maximum(iymax - iymin + 1.0, 0.0)
-    inters = iw * ih
-    det_area = (det_boxes[:, 2] - det_boxes[:, 0] + 1.0) * (det_boxes[:, 3] - det_boxes[:, 1] + 1.0)
-    gt_area = (gt_boxes[:, 2] - gt_boxes[:, 0] + 1.0) * (gt_boxes[:, 3] - gt_boxes[:, 1] + 1.0)
-    return inters / (det_area[:, None] + gt_area[None, :] - inters)
 
 
 def evaluate_voc(
@@ -121,7 +107,7 @@ def evaluate_voc(
 
 def _true_false_positives(best_iou: np.ndarray, best_gt: np.ndarray, gt_difficult: np.ndarray):
     """Per detection (already in score order): is it a TP, is it an FP (both False: ignored)."""
-    hit = best_iou > IOU_THRESHOLD
+    hit = is_match(best_iou)
     # best_gt is meaningless where there is no hit (no ground truth of that class in the image).
     aims_at_counted = hit & ~gt_difficult[np.where(hit, best_gt, 0)] if len(gt_difficult) else hit
     candidates = np.flatnonzero(aims_at_counted)

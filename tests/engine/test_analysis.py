@@ -110,3 +110,16 @@ def test_bad_input_names_the_image():
         analyse_detections([image("a", Box("horse", 0, 0, 5, 5))], {}, LABELS)
     with pytest.raises(ValueError, match="class ids must be in 0..1"):
         analyse_detections([image("a")], {0: dets((0, 0, 5, 5, 0.9, 7))}, LABELS)
+
+
+def test_the_matrix_and_the_ap_use_one_rule_for_a_borderline_box():
+    """IoU 0.517 with the devkit's +1-pixel sizes (a true positive for the AP) is 0.495 with plain sizes: the
+    confusion matrix once called it a false positive and a miss while the AP table counted it found."""
+    from engine.evaluation import ImageDetections, evaluate
+
+    gt = [ImageAnnotation(Path("a.jpg"), 64, 64, [Box("cat", 10, 10, 30, 30)])]
+    labels = LabelSet(["cat"])
+    dets = {0: ImageDetections(np.array([[10.0, 10.0, 21.0, 28.0]]), np.array([0.9]), np.array([0]))}
+    assert evaluate(gt, dets, labels, image_ids=[0]).per_class["cat"] == pytest.approx(1.0)
+    analysis = analyse_detections(gt, dets, labels)
+    assert analysis.class_counts(0) == {"tp": 1, "fp": 0, "fn": 0}
