@@ -32,7 +32,8 @@ def read_detections_json(
     path: Path | str, image_ids: Sequence[Hashable], category_ids: Sequence[int]
 ) -> dict[Hashable, ImageDetections]:
     """Detections per image id, boxes xyxy, labels = position of the entry's category id in
-    ``category_ids``; entries keep their file order within an image. Every problem is collected
+    ``category_ids``; each detection's ``order`` is its entry's position in the file (score ties follow the file,
+    as the devkit). Every problem is collected
     and raised together as :class:`DetectionsFileError`."""
     path = Path(path)
     try:
@@ -48,13 +49,13 @@ def read_detections_json(
 
     image_lookup = _image_id_lookup(image_ids)
     class_of = {cid: i for i, cid in enumerate(category_ids)}
-    per_image: dict[Hashable, list[tuple[list[float], float, int]]] = {}
+    per_image: dict[Hashable, list[tuple[list[float], float, int, int]]] = {}
     problems: list[str] = []
     for index, entry in enumerate(doc):
         image_id, row, entry_problems = _check_entry(entry, image_lookup, class_of)
         problems += [f"entry {index}: {p}" for p in entry_problems]
         if not entry_problems:
-            per_image.setdefault(image_id, []).append(row)
+            per_image.setdefault(image_id, []).append((*row, index))
     if problems:
         raise DetectionsFileError(path, problems)
     return {
@@ -62,6 +63,7 @@ def read_detections_json(
             boxes=np.array([r[0] for r in rows], dtype=np.float64).reshape(-1, 4),
             scores=np.array([r[1] for r in rows], dtype=np.float64),
             labels=np.array([r[2] for r in rows], dtype=np.int64),
+            order=np.array([r[3] for r in rows], dtype=np.int64),
         )
         for image_id, rows in per_image.items()
     }

@@ -19,12 +19,15 @@ METRIC_NAMES = {
 
 
 class ImageDetections(NamedTuple):
-    """Detections of one image: ``boxes`` (K, 4) xyxy pixels, ``scores`` (K,), ``labels`` (K,) class ids.
-    The engine's ``Detections`` (torch tensors, same field names) is accepted wherever this is."""
+    """Detections of one image: ``boxes`` (K, 4) xyxy pixels, ``scores`` (K,), ``labels`` (K,) class ids, and
+    optionally ``order`` (K,): each detection's position in its results file, which breaks score ties as the
+    devkit does (without it: image order, then order within the image). The engine's ``Detections`` (torch
+    tensors, same field names) is accepted wherever this is."""
 
     boxes: np.ndarray
     scores: np.ndarray
     labels: np.ndarray
+    order: np.ndarray | None = None
 
 
 @dataclass
@@ -87,6 +90,7 @@ class PreparedInput:
     det_scores: list[np.ndarray]  # per image (K,) float64
     det_labels: list[np.ndarray]  # per image (K,) int64
     image_ids: list[Hashable]
+    det_order: list[np.ndarray] = field(default_factory=list)  # per image (K,): ties go to the lower number
 
 
 def prepare_input(
@@ -122,11 +126,13 @@ def prepare_input(
         prepared.det_scores.append(np.zeros(0))
         prepared.det_labels.append(np.zeros(0, dtype=np.int64))
 
+    orders: dict[int, np.ndarray] = {}
     for image_id, dets in detections.items():
         if image_id not in position:
             raise ValueError(f"detections for image {image_id!r}, which is not in the ground truth")
         i = position[image_id]
         boxes, scores, det_labels = _as_arrays(dets)
+        order = getattr(dets, "order", None)
         where = f"detections of image {image_id!r}"
         if boxes.shape != (len(scores), 4) or det_labels.shape != scores.shape:
             raise ValueError(f"{where}: boxes {boxes.shape}, scores {scores.shape} and labels "
@@ -135,7 +141,17 @@ def prepare_input(
             raise ValueError(f"{where}: boxes and scores must be finite numbers")
         if len(det_labels) and (det_labels.min() < 0 or det_labels.max() >= len(labels)):
             raise ValueError(f"{where}: class ids must be in 0..{len(labels) - 1}")
+        if order is not None and np.shape(order) != scores.shape:
+            raise ValueError(f"{where}: {np.shape(order)} order numbers for {len(scores)} detections")
         prepared.det_boxes[i], prepared.det_scores[i], prepared.det_labels[i] = boxes, scores, det_labels
+        if order is not None:
+            orders[i] = np.asarray(order, dtype=np.float64)
+    # Without file positions, ties go by image order, then by order within the image.
+    offset = 0.0
+    for i, scores in enumerate(prepared.det_scores):
+        given = orders.get(i)
+        prepared.det_order.append(given if given is not None else offset + np.arange(len(scores), dtype=np.float64))
+        offset += len(scores)
     return prepared
 
 

@@ -11,8 +11,8 @@ Conventions kept on purpose, because each moves the number:
 - VOC2007 AP is the 11-point interpolation (recall 0, 0.1, ..., 1, thresholds from
   ``np.arange(0, 1.1, 0.1)`` exactly as the devkit); later years use the area under the
   monotone precision envelope ("all-point").
-Score ties are broken by image order, then by order within the image (a stable sort, as the
-MATLAB devkit's ``sort``). A class with no non-difficult ground truth has no AP (NaN) and is left
+Score ties are broken by the detections' order in their results file (a stable sort over the file, as the
+MATLAB devkit's ``sort``), and without a file by image order, then order within the image. A class with no non-difficult ground truth has no AP (NaN) and is left
 out of the mAP.
 
 Because a detection's target is its best-overlap ground truth whatever was taken before, the
@@ -62,10 +62,10 @@ def evaluate_voc(
     data = prepare_input(gt, detections, labels, image_ids)
 
     # Best-overlap ground truth (same image, same class) of every detection, image by image.
-    best_iou, best_gt, scores, classes = [], [], [], []
+    best_iou, best_gt, scores, classes, orders = [], [], [], [], []
     gt_offset = 0
-    for g_boxes, g_labels, d_boxes, d_scores, d_labels in zip(
-        data.gt_boxes, data.gt_labels, data.det_boxes, data.det_scores, data.det_labels
+    for g_boxes, g_labels, d_boxes, d_scores, d_labels, d_order in zip(
+        data.gt_boxes, data.gt_labels, data.det_boxes, data.det_scores, data.det_labels, data.det_order
     ):
         overlaps = pixel_iou(d_boxes, g_boxes)
         overlaps[d_labels[:, None] != g_labels[None, :]] = -np.inf
@@ -77,9 +77,10 @@ def evaluate_voc(
             best_gt.append(np.zeros(len(d_boxes), dtype=np.int64))
         scores.append(d_scores)
         classes.append(d_labels)
+        orders.append(d_order)
         gt_offset += len(g_boxes)
     best_iou, best_gt = np.concatenate(best_iou), np.concatenate(best_gt).astype(np.int64)
-    scores, classes = np.concatenate(scores), np.concatenate(classes)
+    scores, classes, orders = np.concatenate(scores), np.concatenate(classes), np.concatenate(orders)
     all_gt_labels = np.concatenate(data.gt_labels)
     all_gt_difficult = np.concatenate(data.gt_difficult)
 
@@ -87,7 +88,7 @@ def evaluate_voc(
     for class_id, name in enumerate(labels.names):
         npos = int(np.sum((all_gt_labels == class_id) & ~all_gt_difficult))
         mine = np.flatnonzero(classes == class_id)
-        order = mine[np.argsort(-scores[mine], kind="stable")]
+        order = mine[np.lexsort((orders[mine], -scores[mine]))]  # by score, ties by order
         tp, fp = _true_false_positives(best_iou[order], best_gt[order], all_gt_difficult)
         tp, fp = np.cumsum(tp), np.cumsum(fp)
         precision = tp / np.maximum(tp + fp, np.finfo(np.float64).eps)

@@ -296,3 +296,41 @@ def test_ground_truth_class_missing_from_labels_names_the_image():
     gt, dets, _ = one_image([Box("zebra", 0, 0, 49, 49)], [])
     with pytest.raises(ValueError, match=r"img1\.png.*'zebra'"):
         evaluate_voc(gt, {}, LabelSet(["cat"]))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_tied_scores_follow_the_results_file_order_as_the_devkit(tmp_path, seed):
+    """The devkit sorts a class's detections stably over its results file: with tied scores, the file's order
+    decides which detection comes first. A results file listing images in another order than the ground truth
+    (and many ties: scores rounded to one decimal) must give the devkit's AP, not the ground-truth order's."""
+    import json
+
+    from engine.evaluation.detections_file import read_detections_json
+
+    gt, detections, labels = random_dataset(seed)
+    entries = []
+    for image_id, d in detections.items():
+        for box, score, label in zip(d.boxes, d.scores, d.labels):
+            x1, y1, x2, y2 = (float(v) for v in box)
+            if x2 <= x1 or y2 <= y1:
+                continue  # the generator's inverted boxes: a results file has positive sizes
+            entries.append({"image_id": image_id, "category_id": int(label), "bbox": [x1, y1, x2 - x1, y2 - y1],
+                            "score": round(float(score), 1)})
+    np.random.default_rng(seed).shuffle(entries)
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(entries))
+    read = read_detections_json(path, [ann.image_id for ann in gt], list(range(len(labels))))
+    result = evaluate_voc(gt, read, labels, use_07_metric=False)
+    recs = {ann.image_id: [{"name": b.label, "bbox": list(b.xyxy()), "difficult": b.difficult} for b in ann.boxes]
+            for ann in gt}
+    differs = False
+    for class_id, name in enumerate(labels.names):
+        lines = [(e["image_id"], e["score"], e["bbox"][0], e["bbox"][1], e["bbox"][0] + e["bbox"][2],
+                  e["bbox"][1] + e["bbox"][3]) for e in entries if e["category_id"] == class_id]
+        _, _, ap = devkit_voc_eval(recs, lines, name)
+        if math.isnan(ap):
+            continue
+        assert result.per_class[name] == pytest.approx(ap, abs=1e-9), name
+        in_gt_order = reference_for(gt, read, labels, False)[name][2]
+        differs |= abs(in_gt_order - ap) > 1e-9
+    assert differs or seed  # at least the first seed shows the file order mattering
