@@ -68,6 +68,7 @@ def load_folder(folder: Path | str, format: str | None = None, pixel_origin: int
         if class_list is not None and listing.has_file(class_list):
             try:
                 loaded.labels = LabelSet(fmt.read_class_list(class_list))
+                loaded.declared_classes = list(loaded.labels.names)
             except AnnotationError as exc:
                 loaded.errors.append(exc)
         fmt.load(listing, loaded)

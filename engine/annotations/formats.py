@@ -31,6 +31,7 @@ class LoadedFolder:
     label_files: dict[Path, Path] = field(default_factory=dict)  # image -> the label file it was read from
     fingerprints: dict[Path, tuple[int, int]] = field(default_factory=dict)  # label file -> (size, mtime_ns) read
     pixel_origin: int | None = None  # VOC coordinates: the project's choice (None: the format's default)
+    declared_classes: list[str] | None = None  # the names of the class list file, when there is one
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,17 @@ from pathlib import Path
 from engine.annotations.atomic import atomic_write_text
 
 EXIT_BAD_INPUT = 2
+CONVENTIONS = """conventions (each one moves the number; they are the official tools'):
+  voc07, voc   the Pascal VOC devkit's: box sizes x2 - x1 + 1 (pixel-inclusive) and a match at IoU > 0.5
+               (the confusion matrix of the app uses the same rule); each detection, by descending score, goes
+               to the ground truth of its class it overlaps most, and if that one is taken it is a false
+               positive; "difficult" boxes are neither counted nor penalised; voc07 is the 11-point AP
+               (recall 0, 0.1, ..., 1), voc the all-point area; score ties follow the detections' order in
+               the results file (a stable sort, as the devkit); a class with no ground truth has no AP and is
+               left out of the mean.
+  coco         pycocotools' own: AP over IoU 0.50:0.05:0.95 and 101 recall points, at most 100 detections
+               per image; "difficult" boxes become crowd regions; all twelve figures are printed (AP, AP50,
+               AP75, AP small/medium/large, AR@1/10/100, AR small/medium/large)."""
 
 
 def add_parser(subparsers) -> None:
@@ -16,8 +27,9 @@ def add_parser(subparsers) -> None:
         "eval",
         help="compute mAP of a detections file against ground truth",
         description="Score detections (COCO results JSON: [{image_id, category_id, bbox: [x, y, w, h], score}]) "
-        "against ground truth: a COCO JSON file, or a folder of images with Pascal VOC XML files (image id = file "
+        "against ground truth: a COCO JSON file, or a folder of images with label files (image id = file "
         "name without extension, category id = index in classes.txt, or in the sorted class names).",
+        epilog=CONVENTIONS, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--gt", required=True, type=Path, metavar="GT", help="COCO JSON file or labelled image folder")
     parser.add_argument("--dt", required=True, type=Path, metavar="DETECTIONS.json", help="detections, COCO results format")
@@ -40,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     except (GroundTruthError, DetectionsFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    for warning in gt.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     result = evaluate(gt.annotations, detections, gt.labels, metric=args.metric,
                       image_ids=gt.image_ids, category_ids=gt.category_ids)
     print(format_report(result))

@@ -1,4 +1,5 @@
-"""COCO mAP@[.5:.95], AP50 and AP75 through pycocotools itself (in-memory COCO objects).
+"""COCO's twelve figures (AP@[.5:.95], AP50, AP75, AP small/medium/large, AR@1/10/100, AR small/medium/large)
+through pycocotools itself (in-memory COCO objects).
 
 Ground truth becomes a COCO dataset with bbox ``[x1, y1, x2 - x1, y2 - y1]`` and area w * h;
 a "difficult" box becomes ``iscrowd: 1``, pycocotools' way to mark a region whose detections
@@ -25,6 +26,9 @@ from engine.evaluation.result import EvalResult, PRCurve, prepare_input
 AREA_ALL = 0  # index of areaRng "all" in COCOeval's precision array
 MAX_DETS_100 = -1  # index of maxDets 100
 IOU_50 = 0  # index of IoU 0.5 in iouThrs
+# COCOeval.stats, in its order (the first is the mAP); names as the COCO leaderboard writes them.
+STAT_NAMES = ("AP", "AP50", "AP75", "AP_small", "AP_medium", "AP_large",
+              "AR1", "AR10", "AR100", "AR_small", "AR_medium", "AR_large")
 
 
 def evaluate_coco(
@@ -79,9 +83,9 @@ def evaluate_coco(
         p50 = p[IOU_50]
         reached = p50 > 0 if np.any(p50 > -1) else np.zeros(len(p50), dtype=bool)
         curves[name] = PRCurve(precision=p50[reached], recall=rec_thresholds[reached], scores=np.zeros(0))
-    stats = [math.nan if s < 0 else float(s) for s in coco_eval.stats[:3]]
-    return EvalResult(metric="coco", mAP=stats[0], per_class=per_class, num_gt=num_gt, num_det=num_det,
-                      curves=curves, extra={"AP50": stats[1], "AP75": stats[2]})
+    stats = dict(zip(STAT_NAMES, (math.nan if s < 0 else float(s) for s in coco_eval.stats)))
+    return EvalResult(metric="coco", mAP=stats.pop("AP"), per_class=per_class, num_gt=num_gt, num_det=num_det,
+                      curves=curves, extra=stats)
 
 
 def _empty_results(coco_gt: COCO) -> COCO:

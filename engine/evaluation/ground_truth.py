@@ -9,7 +9,7 @@ with the ids a results file uses to name its images and categories.
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.annotations.records import AnnotationError, ImageAnnotation, LabelSet
@@ -25,6 +25,7 @@ class GroundTruth:
     labels: LabelSet
     image_ids: list[Hashable]  # parallel to annotations
     category_ids: list[int]  # parallel to labels.names
+    warnings: list[str] = field(default_factory=list)  # things the user should know, printed before the figures
 
 
 def load_ground_truth(path: Path | str) -> GroundTruth:
@@ -83,5 +84,13 @@ def _load_folder(folder: Path) -> GroundTruth:
             raise GroundTruthError(f"{folder}: images {seen[ann.image_id].name} and {Path(ann.image_path).name} "
                                    f"share the id {ann.image_id!r} (file name without extension)")
         seen[ann.image_id] = Path(ann.image_path)
+    warnings = []
+    if loaded.declared_classes is not None:
+        # A name the class list lacks still gets an id (after the listed ones), but a results file written with
+        # that list cannot know it: say so rather than score it silently.
+        for name in loaded.labels.names[len(loaded.declared_classes):]:
+            used = sum(b.label == name for ann in loaded.annotations for b in ann.boxes)
+            warnings.append(f"{folder}: class {name!r} ({used} box(es)) is not in the class list; it was given "
+                            f"category id {loaded.labels.names.index(name)}, after the listed classes")
     return GroundTruth(list(loaded.annotations), loaded.labels, [ann.image_id for ann in loaded.annotations],
-                       list(range(len(loaded.labels))))
+                       list(range(len(loaded.labels))), warnings)

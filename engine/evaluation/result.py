@@ -54,7 +54,7 @@ class EvalResult:
     num_gt: dict[str, int]
     num_det: dict[str, int]
     curves: dict[str, PRCurve] = field(default_factory=dict)
-    # COCO only: "AP50", "AP75" (and anything else the metric reports beside mAP).
+    # COCO only: the other eleven of its figures ("AP50", "AP75", "AP_small", ..., "AR100", ..., "AR_large").
     extra: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:

@@ -233,8 +233,11 @@ class EvaluationWindow(QWidget):
             return
         self.status.setText(f"{evaluation.checkpoint.name}: " + " ".join(evaluation.notes))
         voc, coco = evaluation.voc07.mAP, evaluation.coco.mAP
+        coco_figures = " · ".join(f"{name.replace('_', ' ')} {_number(value)}"
+                                  for name, value in evaluation.coco.extra.items())
         self.map_label.setText(f"<b>mAP</b> VOC07 {_number(voc)} · COCO {_number(coco)} · "
-                               f"{len(evaluation.images)} images")
+                               f"{len(evaluation.images)} images<br><small>COCO: {coco_figures}</small>")
+        self.map_label.setWordWrap(True)
         if evaluation.labels.names:
             self.show_class(0 if self.pr_plot.class_name not in evaluation.labels.names
                             else evaluation.labels.names.index(self.pr_plot.class_name), list_images=False)

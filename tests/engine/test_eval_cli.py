@@ -239,3 +239,12 @@ def test_unwritable_json_output_is_reported(voc_folder, tmp_path, capsys):
     assert main(["eval", "--gt", str(voc_folder), "--dt", str(dets), "--json", str(tmp_path / "no" / "m.json")]) == 1
     captured = capsys.readouterr()
     assert "mAP" in captured.out and "cannot write" in captured.err and "m.json" in captured.err
+
+
+def test_a_class_missing_from_classes_txt_is_a_warning_not_a_silent_new_class(tmp_path, capsys):
+    gt = write_voc_folder(tmp_path / "gt", {"000001": [("cat", 10, 10, 59, 59, False), ("bird", 0, 0, 9, 9, False)]},
+                          classes=["cat"])
+    dets = write_json(tmp_path / "dets.json", [det("000001", 0, 10, 10, 59, 59, 0.9)])
+    assert main(["eval", "--gt", str(gt), "--dt", str(dets)]) == 0
+    err = capsys.readouterr().err
+    assert "warning:" in err and "'bird'" in err and "not in the class list" in err and "category id 1" in err

@@ -93,7 +93,12 @@ def test_equals_pycocotools_on_the_same_files(tmp_path, seed):
 
     assert result.metric == "coco"
     assert result.mAP == reference.stats[0]
-    assert result.extra == {"AP50": reference.stats[1], "AP75": reference.stats[2]}
+    # All twelve of pycocotools' figures, each named (AP is the mAP).
+    names = ["AP50", "AP75", "AP_small", "AP_medium", "AP_large", "AR1", "AR10", "AR100", "AR_small", "AR_medium",
+             "AR_large"]
+    assert list(result.extra) == names
+    assert [result.extra[n] for n in names] == pytest.approx([s if s >= 0 else math.nan for s in reference.stats[1:]],
+                                                             nan_ok=True)
     precision = reference.eval["precision"]
     for k, cat_id in enumerate(reference.params.catIds):
         name = next(c["name"] for c in CATEGORIES if c["id"] == cat_id)
@@ -117,7 +122,8 @@ def test_perfect_detections_score_one_and_curves_are_kept():
     curve = result.curves["cat"]
     assert len(curve.recall) == 101 and np.allclose(curve.precision, 1.0)
     doc = result.to_json()
-    assert list(doc) == ["metric", "mAP", "per_class", "AP50", "AP75"] and doc["metric"] == "coco"
+    assert list(doc)[:5] == ["metric", "mAP", "per_class", "AP50", "AP75"] and doc["metric"] == "coco"
+    assert len(doc) == 3 + 11 and doc["AR100"] == pytest.approx(1.0)
     assert doc["per_class"] == pytest.approx({"cat": 1.0, "dog": 1.0}) and doc["AP75"] == pytest.approx(1.0)
 
 
