@@ -17,7 +17,7 @@ CONVENTIONS = """conventions (each one moves the number; they are the official t
                (recall 0, 0.1, ..., 1), voc the all-point area; score ties follow the detections' order in
                the results file (a stable sort, as the devkit); a class with no ground truth has no AP and is
                left out of the mean.
-  coco         pycocotools' own: AP over IoU 0.50:0.05:0.95 and 101 recall points, at most 100 detections
+  coco         pycocotools' (run by faster-coco-eval, same figures): AP over IoU 0.50:0.05:0.95 and 101 recall points, at most 100 detections
                per image; "difficult" boxes become crowd regions; all twelve figures are printed (AP, AP50,
                AP75, AP small/medium/large, AR@1/10/100, AR small/medium/large)."""
 
