@@ -21,8 +21,8 @@ from engine.project_settings import (SETTINGS_DIR, SETTINGS_FILE, backup_path_fo
 
 __all__ = ["DEFAULT_PALETTE", "LABEL_FORMATS", "Project", "ProjectError", "SETTINGS_DIR", "SETTINGS_FILE",
            "SaveError", "backup_path_for"]
-LABEL_FORMATS = format_names(per_image_writable=True)  # the formats a project saves one image at a time in
-DEFAULT_FORMAT = "voc"  # a new folder, or one whose format is written whole (COCO): VOC XML beside the images
+LABEL_FORMATS = format_names(project_writable=True)  # the formats a project saves into in place (COCO, CVAT too)
+DEFAULT_FORMAT = "voc"  # a new folder: VOC XML beside the images
 
 
 
@@ -58,8 +58,9 @@ class Project(ClassEdits):
         self._colors: dict[str, str] = dict(settings.get("colors", {}))
         self._dirty: set[Path] = set()
         self._settings_dirty = False
-        # A COCO project is written as per-image files: the first save converts every labelled image.
+        # Labels read in another format than the one written: the first save converts every labelled image.
         self._needs_conversion = source_format not in (None, format)
+        self._source_format = source_format
         self.warnings: list[AnnotationError] = []  # what saving changed: boxes clipped or dropped, each named
         self._known_classes: set[str] = set(labels.names)  # the class names on disk as we last read or wrote them
         self.splits: dict[str, list[Path]] = {}
@@ -161,8 +162,15 @@ class Project(ClassEdits):
 
     # ----------------------------------------------------------------- saving
     def label_path(self, ann: ImageAnnotation) -> Path:
-        """Where ``ann`` is written in the current format (beside the image, or under the Save To folder)."""
-        beside = get_format(self.format).label_path(Path(ann.image_path))
+        """Where ``ann`` is written in the current format (beside the image, or under the Save To folder). For a
+        format with one file for the dataset (COCO, CVAT): the file the image was read from, else the default."""
+        fmt, image = get_format(self.format), Path(ann.image_path)
+        if fmt.per_image:
+            beside = fmt.label_path(image)
+        elif self.format == self._source_format and image in self._label_files:
+            beside = Path(self._label_files[image])
+        else:
+            beside = fmt.dataset_file(image)
         if self.output_folder is None:
             return beside
         return self.output_folder / _relative(beside, self.folder)
@@ -184,13 +192,23 @@ class Project(ClassEdits):
         failures: list[SaveError] = []
         if self._needs_conversion:
             self._convert_all()
-        for ann in self.annotations:
-            if self.is_dirty(ann):
+        dirty = [ann for ann in self.annotations if self.is_dirty(ann)]
+        if not get_format(self.format).per_image:  # one dataset file: each read and written once, not per image
+            by_file: dict[Path, list[ImageAnnotation]] = {}
+            for ann in dirty:
+                by_file.setdefault(self.label_path(ann), []).append(ann)
+            for target, anns in by_file.items():
                 try:
-                    self._write(ann)
-                    self._dirty.discard(Path(ann.image_path))
+                    self._write_entries(target, anns)
                 except SaveError as exc:
                     failures.append(exc)
+            dirty = []
+        for ann in dirty:
+            try:
+                self._write(ann)
+                self._dirty.discard(Path(ann.image_path))
+            except SaveError as exc:
+                failures.append(exc)
         if self._settings_dirty or not failures:
             try:
                 self.save_settings()
@@ -289,29 +307,54 @@ class Project(ClassEdits):
         if fmt.per_image:
             self._check_unchanged(ann, target, keep_theirs_as_conflict)
         try:
-            if ann.width <= 0 or ann.height <= 0:
-                from engine.images import read_image_size
-
-                ann.width, ann.height = read_image_size(ann.image_path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            error = self.errors.get(Path(ann.image_path))
-            if error is not None and Path(error.path) == target:
-                keep_backup(target)
-            for box in ann.boxes:  # a label typed on the canvas joins the class list
-                self.labels.add(box.label)
-            class_list = self.classes_txt_path()
-            if class_list is not None and (fmt.numbered_classes or class_list.exists()):
-                self._write_class_list(class_list)
+            self._prepare(ann, target)
             warnings: list[AnnotationError] = []
             origin = {"origin": self.pixel_origin} if fmt.pixel_origin is not None and self.pixel_origin is not None else {}
             fmt.write(ann, self.labels, target, warnings, **origin)
-            self.warnings += warnings
-            from engine.annotations.beside import fingerprint
-
-            self._fingerprints[target] = fingerprint(target)
+            self._written(target, warnings)
         except (OSError, ValueError, KeyError) as exc:
             raise SaveError(target, _reason(exc), ann) from exc
         self.errors.pop(Path(ann.image_path), None)
+
+    def _write_entries(self, target: Path, anns: list[ImageAnnotation]) -> None:
+        """Several images' entries in one dataset file (COCO, CVAT), read and written once; the rest of the file
+        (other images, keys we do not know) is kept, so another writer's edits of other images survive."""
+        if self.read_only:
+            raise SaveError(target, "opened read-only (another window holds the folder)", anns[0])
+        try:
+            for ann in anns:
+                self._prepare(ann, target)
+            warnings: list[AnnotationError] = []
+            get_format(self.format).write_many(anns, self.labels, target, warnings)
+            self._written(target, warnings)
+        except (OSError, ValueError, KeyError) as exc:
+            raise SaveError(target, _reason(exc), anns[0]) from exc
+        for ann in anns:
+            self.errors.pop(Path(ann.image_path), None)
+            self._dirty.discard(Path(ann.image_path))
+
+    def _prepare(self, ann: ImageAnnotation, target: Path) -> None:
+        """Before writing ``ann`` to ``target``: its size known, a malformed file it replaces kept as a backup,
+        its classes in the class list (and the class list file written when ids refer to it)."""
+        if ann.width <= 0 or ann.height <= 0:
+            from engine.images import read_image_size
+
+            ann.width, ann.height = read_image_size(ann.image_path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        error = self.errors.get(Path(ann.image_path))
+        if error is not None and Path(error.path) == target:
+            keep_backup(target)
+        for box in ann.boxes:  # a label typed on the canvas joins the class list
+            self.labels.add(box.label)
+        class_list = self.classes_txt_path()
+        if class_list is not None and (get_format(self.format).numbered_classes or class_list.exists()):
+            self._write_class_list(class_list)
+
+    def _written(self, target: Path, warnings: list[AnnotationError]) -> None:
+        from engine.annotations.beside import fingerprint
+
+        self.warnings += warnings
+        self._fingerprints[target] = fingerprint(target)
 
 
 def _errors_by_image(errors: list[AnnotationError], annotations: list[ImageAnnotation],

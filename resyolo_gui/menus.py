@@ -20,7 +20,7 @@ def _label_format_choices() -> tuple[tuple[str, str], ...]:
     from engine.project import DEFAULT_FORMAT
 
     return tuple((name, get_format(name).title + (" (default)" if name == DEFAULT_FORMAT else ""))
-                 for name in format_names(per_image_writable=True, layouts=False))
+                 for name in format_names(project_writable=True, layouts=False))
 
 
 LABEL_FORMAT_CHOICES = _label_format_choices()

@@ -109,14 +109,16 @@ def write_coco_json(annotations: list[ImageAnnotation], labels: LabelSet, path: 
     return path
 
 
-def update_coco_json(path: Path | str, ann: ImageAnnotation, labels: LabelSet,
+def update_coco_json(path: Path | str, anns: ImageAnnotation | list[ImageAnnotation], labels: LabelSet,
                      image_root: Path | str | None = None) -> Path:
-    """Replace one image's boxes in an existing COCO file (or start a new one), keeping everything else.
+    """Replace the boxes of one image (or of several, written once) in an existing COCO file, or start a new one,
+    keeping everything else.
 
     Other images, their annotations and any keys we do not know (info, licenses, segmentation) stay as
     they are; classes new to the file get the next free category ids.
     """
     path = Path(path)
+    anns = [anns] if isinstance(anns, ImageAnnotation) else list(anns)
     root = Path(image_root) if image_root is not None else path.parent
     data = load_coco_dict(path) if path.exists() else {key: [] for key in COCO_KEYS}
     category_ids = {c["name"]: c["id"] for c in data["categories"]}
@@ -124,29 +126,38 @@ def update_coco_json(path: Path | str, ann: ImageAnnotation, labels: LabelSet,
         if name not in category_ids:
             category_ids[name] = max(category_ids.values(), default=0) + 1
             data["categories"].append({"id": category_ids[name], "name": name, "supercategory": ""})
+    by_file_name = {im.get("file_name"): im for im in data["images"]}
+    by_base_name: dict[str, list[dict]] = {}
+    for im in data["images"]:
+        by_base_name.setdefault(Path(str(im.get("file_name", ""))).name, []).append(im)
+    next_image_id = max((im["id"] for im in data["images"]), default=0) + 1
+    updated: dict[object, ImageAnnotation] = {}
+    for ann in anns:
+        file_name = _file_name(ann.image_path, root)
+        image_entry = by_file_name.get(file_name)
+        if image_entry is None:  # file_name written relative to another root: accept a unique match by name
+            same_name = by_base_name.get(Path(file_name).name, [])
+            image_entry = same_name[0] if len(same_name) == 1 else None
+        if image_entry is None:
+            image_entry = {"id": next_image_id}
+            next_image_id += 1
+            data["images"].append(image_entry)
+            by_file_name[file_name] = image_entry
+        fresh = _image_entry(ann, image_entry["id"], root)
+        fresh["file_name"] = image_entry.get("file_name", fresh["file_name"])
+        image_entry.update(fresh)
+        if not ann.verified:
+            image_entry.pop("verified", None)
+        updated[image_entry["id"]] = ann
 
-    file_name = _file_name(ann.image_path, root)
-    image_entry = next((im for im in data["images"] if im.get("file_name") == file_name), None)
-    if image_entry is None:  # file_name written relative to another root: accept a unique match by name
-        same_name = [im for im in data["images"] if Path(str(im.get("file_name", ""))).name == Path(file_name).name]
-        image_entry = same_name[0] if len(same_name) == 1 else None
-    if image_entry is None:
-        image_id = max((im["id"] for im in data["images"]), default=0) + 1
-        image_entry = {"id": image_id}
-        data["images"].append(image_entry)
-    fresh = _image_entry(ann, image_entry["id"], root)
-    fresh["file_name"] = image_entry.get("file_name", fresh["file_name"])
-    image_entry.update(fresh)
-    if not ann.verified:
-        image_entry.pop("verified", None)
-
-    kept = [a for a in data["annotations"] if a.get("image_id") != image_entry["id"]]
+    kept = [a for a in data["annotations"] if a.get("image_id") not in updated]
     next_id = max((a.get("id", 0) for a in data["annotations"]), default=0) + 1
-    for box in ann.boxes:
-        if box.label not in category_ids:
-            raise KeyError(f"unknown class {box.label!r}; known classes: {', '.join(labels.names) or '(none)'}")
-        kept.append(_box_entry(box, next_id, image_entry["id"], category_ids[box.label]))
-        next_id += 1
+    for image_id, ann in updated.items():
+        for box in ann.boxes:
+            if box.label not in category_ids:
+                raise KeyError(f"unknown class {box.label!r}; known classes: {', '.join(labels.names) or '(none)'}")
+            kept.append(_box_entry(box, next_id, image_id, category_ids[box.label]))
+            next_id += 1
     data["annotations"] = kept
     atomic_write_text(path, json.dumps(data, indent=1) + "\n")
     return path
@@ -345,11 +356,17 @@ def write(ann: ImageAnnotation, labels: LabelSet, target: Path | None = None, wa
     return update_coco_json(target, ann, labels)
 
 
+def write_many(anns: list[ImageAnnotation], labels: LabelSet, target: Path, warnings: list | None = None) -> Path:
+    """Several images' entries in the dataset file ``target``, read and written once (others kept)."""
+    return update_coco_json(target, anns, labels)
+
+
 def _format():
     from engine.annotations.formats import LabelFormat
 
     return LabelFormat(
-        name="coco", title="COCO JSON", detect=detect, load=load, write=write, dataset_file=default_dataset_file,
+        name="coco", title="COCO JSON", detect=detect, load=load, write=write, write_many=write_many,
+        dataset_file=default_dataset_file,
         write_dataset=lambda anns, labels, path, root=None: write_coco_json(anns, labels, path, root),
         keeps="boxes (float pixels), category ids, verified and difficult (as extra keys), unknown keys on update",
         loses="nothing of a box; segmentation is not edited")

@@ -102,23 +102,30 @@ def write_cvat_xml(annotations: list[ImageAnnotation], labels: LabelSet, path: P
     return path
 
 
-def update_cvat_xml(path: Path | str, ann: ImageAnnotation, labels: LabelSet, warnings: list | None = None) -> Path:
-    """Replace one image's boxes in an existing file (or start one); every other element stays as it is."""
+def update_cvat_xml(path: Path | str, anns: ImageAnnotation | list[ImageAnnotation], labels: LabelSet,
+                    warnings: list | None = None) -> Path:
+    """Replace the boxes of one image (or of several, written once) in an existing file, or start one; every other
+    element stays as it is."""
     path = Path(path)
+    anns = [anns] if isinstance(anns, ImageAnnotation) else list(anns)
     if not path.exists():
-        return write_cvat_xml([ann], labels, path, warnings=warnings)
+        return write_cvat_xml(anns, labels, path, warnings=warnings)
     root = parse_cvat_xml(path)
-    name = _name(ann.image_path, path.parent)
     images = root.findall("image")
-    image = next((im for im in images if (im.get("name") or "").replace("\\", "/") in (name, Path(name).name)), None)
-    if image is None:
-        image = ET.SubElement(root, "image", id=str(1 + max((_int(im.get("id")) for im in images), default=-1)),
-                              name=name)
-    image.set("width", str(int(ann.width)))
-    image.set("height", str(int(ann.height)))
-    for old in image.findall("box"):
-        image.remove(old)
-    _append_boxes(image, ann, path, warnings)
+    by_name = {(im.get("name") or "").replace("\\", "/"): im for im in images}
+    next_id = 1 + max((_int(im.get("id")) for im in images), default=-1)
+    for ann in anns:
+        name = _name(ann.image_path, path.parent)
+        image = by_name.get(name) or by_name.get(Path(name).name)
+        if image is None:
+            image = ET.SubElement(root, "image", id=str(next_id), name=name)
+            next_id += 1
+            by_name[name] = image
+        image.set("width", str(int(ann.width)))
+        image.set("height", str(int(ann.height)))
+        for old in image.findall("box"):
+            image.remove(old)
+        _append_boxes(image, ann, path, warnings)
     label_list = next((e for e in (root.find("meta/task/labels"), root.find("meta/project/labels")) if e is not None),
                       None)
     if label_list is not None:
@@ -226,6 +233,11 @@ def write(ann: ImageAnnotation, labels: LabelSet, target: Path | None = None, wa
     return update_cvat_xml(target, ann, labels, warnings)
 
 
+def write_many(anns: list[ImageAnnotation], labels: LabelSet, target: Path, warnings: list | None = None) -> Path:
+    """Several images' entries in ``target``, read and written once."""
+    return update_cvat_xml(target, anns, labels, warnings)
+
+
 def default_file(image_path: Path) -> Path:
     folder = Path(image_path).parent
     return folder.parent / FILE_NAME if folder.name == "images" else folder / FILE_NAME
@@ -235,7 +247,7 @@ def _format():
     from engine.annotations.formats import LabelFormat
 
     return LabelFormat(
-        name="cvat", title="CVAT for images 1.1 XML", detect=detect, load=load, write=write,
+        name="cvat", title="CVAT for images 1.1 XML", detect=detect, load=load, write=write, write_many=write_many,
         dataset_file=default_file,
         write_dataset=lambda anns, labels, path, root=None: write_cvat_xml(anns, labels, path, root),
         keeps="boxes (2 decimals), class list; polygons, points, tracks and attributes untouched on update",

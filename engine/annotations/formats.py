@@ -60,6 +60,9 @@ class LabelFormat:
     dataset_file: Callable[[Path], Path] | None = None
     #: one file for the whole dataset (COCO, CVAT): written whole, by ``write_dataset``
     write_dataset: Callable | None = None
+    #: (anns, labels, target, warnings) -> Path: several images' entries in one dataset file, written once (the
+    #: rest of the file kept); a project opened on such a file saves into it in place
+    write_many: Callable | None = None
     #: (image path relative to the dataset, its split or None) -> where ``convert`` puts it in a new dataset
     place_image: Callable | None = None
     #: (folder, class names, split names) -> None: the layout's own files after ``convert`` (data.yaml)
@@ -72,6 +75,11 @@ class LabelFormat:
     @property
     def per_image(self) -> bool:
         return self.label_path is not None
+
+    @property
+    def project_writable(self) -> bool:
+        """A project can save into it in place: one file per image, or entries of one dataset file."""
+        return self.write is not None and (self.per_image or self.write_many is not None)
 
 
 _REGISTRY: dict[str, LabelFormat] | None = None
@@ -91,12 +99,15 @@ def get_format(name: str) -> LabelFormat:
     return formats[name]
 
 
-def format_names(per_image_writable: bool = False, layouts: bool = True) -> tuple[str, ...]:
-    """Every format's name; with ``per_image_writable``, those a project can save one image at a time in;
-    without ``layouts``, not those that need their own folder layout (a data.yaml, a devkit): the formats
-    any folder can be switched to."""
+def format_names(per_image_writable: bool = False, layouts: bool = True,
+                 project_writable: bool = False) -> tuple[str, ...]:
+    """Every format's name; with ``per_image_writable``, those with one label file per image to write; with
+    ``project_writable``, those a project saves into in place (dataset files too: COCO, CVAT); without
+    ``layouts``, not those that need their own folder layout (a data.yaml, a devkit): the formats any folder can
+    be switched to."""
     return tuple(n for n, f in all_formats().items()
                  if (not per_image_writable or (f.per_image and f.write is not None))
+                 and (not project_writable or f.project_writable)
                  and (layouts or f.images is None))
 
 

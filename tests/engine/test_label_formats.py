@@ -209,3 +209,62 @@ def test_labelme_images_with_polygons_still_train(tmp_path):
     data = load_training_data(tmp_path, val_fraction=0)
     assert len(data.train) == 3 and data.labels.names == ["dog"]
     assert len(data.problems) == 3 and all("not a box" in str(p) for p in data.problems)
+
+
+def test_a_coco_project_saves_into_its_own_file_in_place_once_per_save(tmp_path, monkeypatch):
+    """A COCO dataset opened in the app is edited in its JSON (ids, info and segmentations kept), not converted to
+    VOC files beside the images; several edited images cost one read and one write of the file."""
+    import engine.annotations.coco as coco
+
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        _image(tmp_path / name)
+    doc = {"info": {"year": 2017}, "licenses": [{"id": 1}],
+           "images": [{"id": 7, "file_name": "a.jpg", "width": 64, "height": 48},
+                      {"id": 9, "file_name": "b.jpg", "width": 64, "height": 48},
+                      {"id": 11, "file_name": "c.jpg", "width": 64, "height": 48}],
+           "categories": [{"id": 3, "name": "cat"}],
+           "annotations": [{"id": 5, "image_id": 7, "category_id": 3, "bbox": [1, 1, 10, 10], "area": 100,
+                            "iscrowd": 0, "segmentation": [[1, 1, 11, 1, 11, 11]]}]}
+    (tmp_path / "instances.json").write_text(json.dumps(doc))
+    project = Project.open(tmp_path)
+    assert project.format == "coco"
+    by_name = {Path(a.image_path).name: a for a in project.annotations}
+    for name in ("b.jpg", "c.jpg"):
+        by_name[name].boxes.append(Box("cat", 2, 2, 20, 20))
+        project.mark_dirty(by_name[name])
+    writes = []
+    real_write = coco.atomic_write_text
+    monkeypatch.setattr(coco, "atomic_write_text", lambda path, text: (writes.append(path), real_write(path, text)))
+    assert project.save_all() == []
+    project.close()
+    assert writes == [tmp_path / "instances.json"]
+    assert not list(tmp_path.glob("*.xml")) and not (tmp_path / "annotations.json").exists()
+    saved = json.loads((tmp_path / "instances.json").read_text())
+    assert saved["info"] == {"year": 2017} and saved["licenses"] == [{"id": 1}]
+    assert [im["id"] for im in saved["images"]] == [7, 9, 11] and saved["categories"][0]["id"] == 3
+    assert doc["annotations"][0] in saved["annotations"]  # the untouched image's annotation, segmentation and all
+    assert sorted(a["image_id"] for a in saved["annotations"]) == [7, 9, 11]
+    reopened = Project.open(tmp_path)
+    assert [len(a.boxes) for a in sorted(reopened.annotations, key=lambda a: Path(a.image_path).name)] == [1, 1, 1]
+    reopened.close()
+
+
+def test_a_cvat_project_saves_into_its_own_file_in_place(tmp_path):
+    _image(tmp_path / "a.jpg")
+    (tmp_path / "annotations.xml").write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n<annotations><version>1.1</version><meta><task><labels>'
+        '<label><name>car</name></label><label><name>road</name></label></labels></task></meta>'
+        '<image id="4" name="a.jpg" width="64" height="48">'
+        '<box label="car" source="manual" occluded="1" xtl="1.50" ytl="2.00" xbr="30.25" ybr="40.00" z_order="0"></box>'
+        '<polygon label="road" source="manual" occluded="0" points="1.0,2.0;3.0,4.0;5.0,1.0" z_order="0"></polygon>'
+        '</image></annotations>\n')
+    project = Project.open(tmp_path)
+    assert project.format == "cvat"
+    ann = project.annotations[0]
+    ann.boxes.append(Box("car", 40, 10, 50, 20))
+    project.mark_dirty(ann)
+    assert project.save_all() == []
+    project.close()
+    text = (tmp_path / "annotations.xml").read_text()
+    assert text.count("<box ") == 2 and 'points="1.0,2.0;3.0,4.0;5.0,1.0"' in text and 'id="4"' in text
+    assert not list(tmp_path.glob("*.xml"))[1:]  # annotations.xml only: no VOC files beside the image
