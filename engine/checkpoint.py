@@ -12,6 +12,11 @@ A checkpoint is a ``torch.save`` of a dict holding plain types and tensors only,
     epoch         completed epochs
     metrics       dict of floats (e.g. val mAP)
     optimizer, scheduler, train_config, ema_updates   for resuming a run (optional)
+
+Which weights detect (:func:`inference_weights`): the set that earned the checkpoint's validation figures, so
+evaluating a run's ``best.pt`` gives the mAP its run lists for it. That is the EMA unless the EMA was never
+updated (a run shorter than ``ema_start_step``: the EMA is then the initial weights) or the checkpoint's own
+figures (``metrics``: ``map50`` and ``ema_map50``) show the plain weights scored higher.
 """
 from __future__ import annotations
 
@@ -93,13 +98,31 @@ def load_checkpoint(path: Path | str) -> dict:
     return state
 
 
+def inference_weights(state: dict, use_ema: bool = True) -> tuple[dict, str]:
+    """(state dict to detect with, ``"ema"`` or ``"plain"``): the weights that earned the checkpoint's figures.
+
+    The trainer keeps as "best" the higher of the plain and the EMA weights' mAP@0.5 (the EMA on a tie); its
+    checkpoints record both figures of that epoch and how often the EMA was updated, so the choice is made
+    again here. ``use_ema=False`` asks for the plain weights."""
+    ema = state.get("ema")
+    if not use_ema or not ema:
+        return state["model"], "plain"
+    if int(state.get("ema_updates", 1)) <= 0:  # never averaged: a copy of the weights the run started from
+        return state["model"], "plain"
+    metrics = state.get("metrics") or {}
+    plain_score, ema_score = metrics.get("map50"), metrics.get("ema_map50")
+    if plain_score is not None and ema_score is not None and ema_score < plain_score:
+        return state["model"], "plain"
+    return ema, "ema"
+
+
 def model_from_checkpoint(path: Path | str, use_ema: bool = True):
-    """(model in eval mode, class names, checkpoint dict). Uses the EMA weights when the checkpoint has them."""
+    """(model in eval mode, class names, checkpoint dict), with the weights :func:`inference_weights` picks."""
     from engine.model import ResYOLO
 
     state = load_checkpoint(path)
     model = ResYOLO(state["model_config"])
-    weights = state["ema"] if use_ema and state.get("ema") else state["model"]
+    weights, _ = inference_weights(state, use_ema)
     try:
         model.load_state_dict(weights)
     except RuntimeError as exc:

@@ -39,8 +39,9 @@ class RunInfo:
         return [(Path(project_folder) / p) if not Path(p).is_absolute() else Path(p) for p in listed]
 
     def best_map50(self) -> float | None:
-        values = [max(r.get("map50", float("nan")), r.get("ema_map50", float("nan"))) for r in self.results]
-        values = [v for v in values if v == v]
+        """The figure its ``best.pt`` earned: the highest mAP@0.5 of the plain or the EMA weights (the trainer's
+        choice of "best"; :func:`engine.checkpoint.inference_weights` detects with that set)."""
+        values = [v for r in self.results for v in (r.get("map50"), r.get("ema_map50")) if v is not None and v == v]
         return max(values) if values else None
 
 
