@@ -71,7 +71,8 @@ def test_inference_weights_are_those_that_earned_the_figures(updates, metrics, e
     state = _state(updates, metrics)
     weights, which = inference_weights(state)
     assert which == expected
-    assert weights is (state["ema"] if expected == "ema" else state["model"])
+    source = state["ema"] if expected == "ema" else state["model"]
+    assert weights.keys() == source.keys() and all(weights[k] is v for k, v in source.items())  # float32: as stored
     assert inference_weights(state, use_ema=False)[1] == "plain"
     assert inference_weights(_state(updates, metrics, with_ema=False))[1] == "plain"
 
@@ -88,3 +89,43 @@ def test_detection_and_fine_tuning_start_from_the_same_weights(tmp_path):
     load_weights_file(tuned, path)
     for key, value in plain.state_dict().items():
         assert torch.equal(model.state_dict()[key], value) and torch.equal(tuned.state_dict()[key], value), key
+
+
+def test_best_pt_is_inference_only_in_half_precision_and_last_pt_keeps_the_resume_state(tiny_dataset, tmp_path):
+    """Each checkpoint was 163 MB (resnet18) and a run kept two: best.pt now holds one set of weights, half."""
+    _, loaded = tiny_dataset
+    train_run(loaded, tmp_path, ema_start_step=1, ema_every=1)
+    best, last = load_checkpoint(tmp_path / "best.pt"), load_checkpoint(tmp_path / "last.pt")
+    assert best["weights"] in ("ema", "plain") and best["ema"] is None and "optimizer" not in best
+    floats = [v for v in best["model"].values() if v.is_floating_point()]
+    assert floats and all(v.dtype == torch.float16 for v in floats)
+    assert last["ema"] is not None and "optimizer" in last and "weights" not in last
+    assert all(v.dtype == torch.float32 for v in last["model"].values() if v.is_floating_point())
+    assert (tmp_path / "best.pt").stat().st_size * 5 < (tmp_path / "last.pt").stat().st_size
+
+    # detects, evaluates and starts a fine-tune in float32, from the weights it names
+    model, names, _ = model_from_checkpoint(tmp_path / "best.pt")
+    assert names == loaded.labels.names
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    expected = last["ema"] if best["weights"] == "ema" else last["model"]
+    for key, value in model.state_dict().items():
+        if value.is_floating_point():
+            assert torch.allclose(value, expected[key].float(), rtol=1e-3, atol=1e-3), key
+    tuned, _ = build_model(ModelConfig(num_classes=2, backbone="resnet18", image_size=SIZE), "none")
+    load_weights_file(tuned, tmp_path / "best.pt")
+    assert all(torch.equal(tuned.state_dict()[k], v) for k, v in model.state_dict().items())
+
+
+def test_resuming_from_best_pt_says_to_use_last_pt(tiny_dataset, tmp_path):
+    from engine.train import TrainingError
+
+    _, loaded = tiny_dataset
+    train_run(loaded, tmp_path, epochs=1)
+    torch.manual_seed(0)
+    model, _ = build_model(ModelConfig(num_classes=2, backbone="resnet18", image_size=SIZE), "none")
+    data = DetectionDataset(loaded.annotations, loaded.labels, SIZE, train=True)
+    trainer = Trainer(model, loaded.labels.names, data, None, TrainConfig(epochs=2, batch_size=4, workers=0), None)
+    with pytest.raises(TrainingError, match="no optimiser state"):
+        trainer.load_resume_state(tmp_path / "best.pt")
+    trainer.load_resume_state(tmp_path / "last.pt")
+    assert trainer.start_epoch == 1
