@@ -50,6 +50,7 @@ class TrainingFeature(QObject):
         self.panel.pause_clicked.connect(self.toggle_pause)
         self.panel.stop_clicked.connect(self.stop)
         self.panel.save_charts_clicked.connect(self.save_charts)
+        self.runs_panel.run_deleted.connect(self._on_run_deleted)
         self._batches_per_epoch = 1
         self._epochs = 1
         self._project = None  # the project whose Train settings the form shows
@@ -192,6 +193,11 @@ class TrainingFeature(QObject):
         self.show_panel()
         self.panel.show_message(message, error=True)
         return False
+
+    def _on_run_deleted(self, _path: str) -> None:
+        # the starting weights may have offered the deleted run's checkpoint
+        if self.window.project is not None:
+            self.panel.set_last_checkpoint(_newest_checkpoint(self.window.project.folder))
 
     # ---- the worker's signals (GUI thread) -----------------------------------------------------------------
     def _on_event(self, name: str, payload: dict) -> None:
