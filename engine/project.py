@@ -200,6 +200,8 @@ class Project(ClassEdits):
         return failures
 
     def save_settings(self) -> None:
+        if self.read_only:  # opened read-only: nothing is written, the settings file included
+            return
         path = self.settings_path()
         class_list = self.classes_txt_path()
         if class_list is not None and (get_format(self.format).numbered_classes or class_list.exists()):
