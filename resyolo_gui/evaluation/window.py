@@ -80,7 +80,7 @@ class EvaluationWindow(QWidget):
         self.matrix.clicked.connect(lambda index: self.show_cell(index.row(), index.column()))
         self.image_model = ImageListModel(self)
         self.image_table = self._table(self.image_model, sortable=True)
-        # the name column is sized to the names (see _list_images); a long name is cut in the middle, keeping
+        # the name column is sized to the names (_fit_name_column); a long name is cut in the middle, keeping
         # its number and extension, and its tooltip has it whole
         self.image_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         self.image_table.viewport().installEventFilter(self)
