@@ -59,6 +59,8 @@ class ErrorAnalysis:
     images: list[ImageMatches]
     score_threshold: float
     iou_threshold: float
+    # per predicted class: its detections scored at least ``score_threshold`` (judged: TP, FP or ignored)
+    judged_detections: np.ndarray | None = None
 
     @property
     def background(self) -> int:
@@ -83,11 +85,14 @@ class ErrorAnalysis:
         return sorted(indices, key=lambda i: (-self.images[i].disagreement, -self.images[i].error_confidence, i))
 
     def class_counts(self, class_id: int) -> dict[str, int]:
-        """True positives, false positives (background and wrong-class predictions of this class) and misses
-        (boxes of this class not found, or found under another name)."""
+        """True positives, false positives (background and wrong-class predictions of this class), misses
+        (boxes of this class not found, or found under another name) and ``detections``: this class's
+        predictions at the score threshold, those judged (TP + FP, plus any on difficult boxes, ignored)."""
         row, column = self.matrix[class_id], self.matrix[:, class_id]
+        judged = self.judged_detections
         return {"tp": int(row[class_id]), "fp": int(column.sum() - column[class_id]),
-                "fn": int(row.sum() - row[class_id])}
+                "fn": int(row.sum() - row[class_id]),
+                "detections": int(judged[class_id]) if judged is not None else int(column.sum())}
 
 
 def analyse_detections(gt: Sequence[ImageAnnotation], detections: Mapping[int, Any] | Sequence[Any], labels: LabelSet,
@@ -103,12 +108,15 @@ def analyse_detections(gt: Sequence[ImageAnnotation], detections: Mapping[int, A
     bg = num_classes
     matrix = np.zeros((num_classes + 1, num_classes + 1), dtype=np.int64)
     cells: dict[tuple[int, int], set[int]] = {}
+    judged = np.zeros(num_classes, dtype=np.int64)
     images = []
     for i in range(len(gt)):
         result = match_image(prepared.gt_boxes[i], prepared.gt_labels[i], prepared.gt_difficult[i],
                              prepared.det_boxes[i], prepared.det_scores[i], prepared.det_labels[i],
                              score_threshold, iou_threshold)
         gt_labels, det_labels = prepared.gt_labels[i], prepared.det_labels[i]
+        judged += np.bincount(det_labels[prepared.det_scores[i] >= score_threshold].astype(np.int64),
+                              minlength=num_classes)[:num_classes]
         entries = [(gt_labels[g], det_labels[d]) for g, d in result.true_positives + result.wrong_class]
         entries += [(bg, det_labels[d]) for d in result.false_positives]
         entries += [(gt_labels[g], bg) for g in result.misses]
@@ -117,7 +125,7 @@ def analyse_detections(gt: Sequence[ImageAnnotation], detections: Mapping[int, A
             cells.setdefault((int(row), int(column)), set()).add(i)
         images.append(result)
     return ErrorAnalysis(list(labels.names), matrix, {k: sorted(v) for k, v in cells.items()}, images,
-                         score_threshold, iou_threshold)
+                         score_threshold, iou_threshold, judged)
 
 
 def match_image(gt_boxes: np.ndarray, gt_labels: np.ndarray, gt_difficult: np.ndarray, det_boxes: np.ndarray,

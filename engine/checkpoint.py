@@ -12,6 +12,17 @@ A checkpoint is a ``torch.save`` of a dict holding plain types and tensors only,
     epoch         completed epochs
     metrics       dict of floats (e.g. val mAP)
     optimizer, scheduler, train_config, ema_updates   for resuming a run (optional)
+    weights       only in an inference-only checkpoint (a run's ``best.pt``): "ema" or "plain", saying which
+                  weights ``model`` holds; ``ema`` and the resume state are then absent, and ``model`` may be
+                  half precision (``precision``: "float16"), cast back to float32 on load
+
+A run writes its full resume state (plain weights, EMA, optimiser) only to ``last.pt``; ``best.pt`` holds one
+set of weights in half precision, about a sixth of the size.
+
+Which weights detect (:func:`inference_weights`): the set that earned the checkpoint's validation figures, so
+evaluating a run's ``best.pt`` gives the mAP its run lists for it. That is the EMA unless the EMA was never
+updated (a run shorter than ``ema_start_step``: the EMA is then the initial weights) or the checkpoint's own
+figures (``metrics``: ``map50`` and ``ema_map50``) show the plain weights scored higher.
 """
 from __future__ import annotations
 
@@ -51,13 +62,10 @@ def read_checkpoint_file(path: Path | str):
 def save_checkpoint(path: Path | str, model: torch.nn.Module, class_names: list[str], *, ema=None, epoch: int = 0,
                     metrics: dict | None = None, **extra) -> Path:
     """Write a checkpoint atomically (temporary file, then rename): a crash leaves the old file intact."""
-    from engine.annotations.atomic import atomic_write_bytes
-    import io
-
     config: ModelConfig = model.config
     if len(class_names) != config.num_classes:
         raise ValueError(f"{len(class_names)} class names for a model with {config.num_classes} classes")
-    payload = {
+    return _write(path, {
         "format": FORMAT,
         "version": VERSION,
         "model_config": config.to_dict(),
@@ -67,7 +75,48 @@ def save_checkpoint(path: Path | str, model: torch.nn.Module, class_names: list[
         "epoch": int(epoch),
         "metrics": {k: float(v) for k, v in (metrics or {}).items()},
         **extra,
-    }
+    })
+
+
+def save_inference_checkpoint(path: Path | str, config: ModelConfig, class_names: list[str], weights: dict,
+                              which: str, *, epoch: int = 0, metrics: dict | None = None, half: bool = True,
+                              **extra) -> Path:
+    """Write an inference-only checkpoint: one set of weights (``which``: "ema" or "plain"), in half precision
+    when ``half``, no optimiser and no second copy. It detects, evaluates, exports and starts a fine-tune like a
+    full one; it cannot resume a run."""
+    if len(class_names) != config.num_classes:
+        raise ValueError(f"{len(class_names)} class names for a model with {config.num_classes} classes")
+    if which not in ("ema", "plain"):
+        raise ValueError(f"which must be 'ema' or 'plain', got {which!r}")
+    return _write(path, {
+        "format": FORMAT,
+        "version": VERSION,
+        "model_config": config.to_dict(),
+        "class_names": list(class_names),
+        "model": {k: _stored(v, half) for k, v in weights.items()},
+        "ema": None,
+        "weights": which,
+        "precision": "float16" if half else "float32",
+        "epoch": int(epoch),
+        "metrics": {k: float(v) for k, v in (metrics or {}).items()},
+        **extra,
+    })
+
+
+def _stored(tensor: torch.Tensor, half: bool) -> torch.Tensor:
+    tensor = tensor.detach().cpu()
+    return tensor.half() if half and tensor.is_floating_point() else tensor
+
+
+def _as_float(weights: dict) -> dict:
+    """Half-precision weights back to float32 (the model's own type); other tensors as they are."""
+    return {k: v.float() if v.is_floating_point() and v.dtype != torch.float32 else v for k, v in weights.items()}
+
+
+def _write(path: Path | str, payload: dict) -> Path:
+    from engine.annotations.atomic import atomic_write_bytes
+    import io
+
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     path = Path(path)
@@ -93,13 +142,33 @@ def load_checkpoint(path: Path | str) -> dict:
     return state
 
 
+def inference_weights(state: dict, use_ema: bool = True) -> tuple[dict, str]:
+    """(state dict to detect with, ``"ema"`` or ``"plain"``): the weights that earned the checkpoint's figures.
+
+    The trainer keeps as "best" the higher of the plain and the EMA weights' mAP@0.5 (the EMA on a tie); its
+    checkpoints record both figures of that epoch and how often the EMA was updated, so the choice is made
+    again here. ``use_ema=False`` asks for the plain weights."""
+    if state.get("weights") in ("ema", "plain"):  # inference-only: the one set it holds, chosen when written
+        return _as_float(state["model"]), state["weights"]
+    ema = state.get("ema")
+    if not use_ema or not ema:
+        return _as_float(state["model"]), "plain"
+    if int(state.get("ema_updates", 1)) <= 0:  # never averaged: a copy of the weights the run started from
+        return _as_float(state["model"]), "plain"
+    metrics = state.get("metrics") or {}
+    plain_score, ema_score = metrics.get("map50"), metrics.get("ema_map50")
+    if plain_score is not None and ema_score is not None and ema_score < plain_score:
+        return _as_float(state["model"]), "plain"
+    return _as_float(ema), "ema"
+
+
 def model_from_checkpoint(path: Path | str, use_ema: bool = True):
-    """(model in eval mode, class names, checkpoint dict). Uses the EMA weights when the checkpoint has them."""
+    """(model in eval mode, class names, checkpoint dict), with the weights :func:`inference_weights` picks."""
     from engine.model import ResYOLO
 
     state = load_checkpoint(path)
     model = ResYOLO(state["model_config"])
-    weights = state["ema"] if use_ema and state.get("ema") else state["model"]
+    weights, _ = inference_weights(state, use_ema)
     try:
         model.load_state_dict(weights)
     except RuntimeError as exc:

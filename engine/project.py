@@ -16,8 +16,8 @@ from pathlib import Path
 from engine.annotations.formats import format_names, get_format
 from engine.annotations.records import AnnotationError, ImageAnnotation, LabelSet
 from engine.project_classes import DEFAULT_PALETTE, ClassEdits
-from engine.project_settings import (SETTINGS_DIR, SETTINGS_FILE, backup_path_for, keep_backup, read_settings,
-                                     settings_path, settings_text, write_settings)
+from engine.project_settings import (SETTINGS_DIR, SETTINGS_FILE, backup_path_for, clean_train_settings, keep_backup,
+                                     read_settings, settings_path, settings_text, write_settings, write_train_settings)
 
 __all__ = ["DEFAULT_PALETTE", "LABEL_FORMATS", "Project", "ProjectError", "SETTINGS_DIR", "SETTINGS_FILE",
            "SaveError", "backup_path_for"]
@@ -56,6 +56,7 @@ class Project(ClassEdits):
         self.format = format
         self.output_folder: Path | None = None  # File > Save To...: labels go there instead of beside the images
         self._colors: dict[str, str] = dict(settings.get("colors", {}))
+        self.train_settings: dict = clean_train_settings(settings.get("train"))  # the Train form's last values
         self._dirty: set[Path] = set()
         self._settings_dirty = False
         # Labels read in another format than the one written: the first save converts every labelled image.
@@ -217,6 +218,8 @@ class Project(ClassEdits):
         return failures
 
     def save_settings(self) -> None:
+        if self.read_only:  # opened read-only: nothing is written, the settings file included
+            return
         path = self.settings_path()
         class_list = self.classes_txt_path()
         if class_list is not None and (get_format(self.format).numbered_classes or class_list.exists()):
@@ -227,7 +230,7 @@ class Project(ClassEdits):
         verified = [_relative(a.image_path, self.folder) for a in self.annotations if a.verified]
         try:
             write_settings(path, settings_text(self.format, self.labels.names, self._colors, verified,
-                                              self.pixel_origin),
+                                              self.pixel_origin, self.train_settings),
                            keep_original=path in self.errors)  # a malformed settings file is kept aside, not lost
         except OSError as exc:
             raise SaveError(path, _reason(exc)) from exc
@@ -236,6 +239,21 @@ class Project(ClassEdits):
 
     def settings_path(self) -> Path:
         return settings_path(self.output_folder or self.folder)
+
+    def remember_train_settings(self, values: dict) -> None:
+        """Keep the Train form's values (plain JSON values by name) for the next session: written to
+        ``project.json`` at once, alone (unsaved label and class edits stay unsaved). Raises SaveError."""
+        values = clean_train_settings(values)
+        if values == self.train_settings:
+            return
+        self.train_settings = values
+        if self.read_only:
+            return
+        path = self.settings_path()
+        try:
+            write_train_settings(path, values)
+        except OSError as exc:
+            raise SaveError(path, _reason(exc)) from exc
 
     def export_coco(self, path: Path | str) -> list[str]:
         """Write the whole project as one COCO JSON. Returns the images left out (unreadable), with why."""

@@ -1,7 +1,8 @@
 """The files a project keeps beside the user's labels: ``FOLDER/.resyolo/project.json`` and backups.
 
 ``project.json`` holds what label files cannot: class order and colours, the label format to write,
-and verified flags (YOLO has none). A malformed one is reported and ignored on opening, and kept
+verified flags (YOLO has none), and the Train form's last values (``"train"``, written on their own by
+:func:`write_train_settings` so that remembering them never writes unsaved class edits ahead of the labels). A malformed one is reported and ignored on opening, and kept
 aside (a numbered ``.bak``) before it is first rewritten. Qt-free, like :mod:`engine.project`.
 """
 from __future__ import annotations
@@ -36,13 +37,40 @@ def read_settings(folder: Path, errors: dict[Path, AnnotationError]) -> dict:
         return {}
 
 
+def clean_train_settings(values) -> dict:
+    """The Train form's values as ``project.json`` keeps them: names with JSON scalars; anything else dropped."""
+    if not isinstance(values, dict):
+        return {}
+    return {k: v for k, v in values.items()
+            if isinstance(k, str) and (v is None or isinstance(v, (bool, int, float, str)))}
+
+
 def settings_text(label_format: str, classes: list[str], colors: dict[str, str], verified: list[str],
-                  pixel_origin: int | None = None) -> str:
+                  pixel_origin: int | None = None, train: dict | None = None) -> str:
     data = {"version": SETTINGS_VERSION, "label_format": label_format, "classes": list(classes),
             "colors": colors, "verified": sorted(verified)}
     if pixel_origin is not None:  # VOC files count pixels from 0 (labelImg) or 1 (the devkit): the project's choice
         data["voc_pixel_origin"] = pixel_origin
+    if train:
+        data["train"] = clean_train_settings(train)
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_train_settings(path: Path, train: dict) -> bool:
+    """Set the ``"train"`` entry of the settings file at ``path`` (made if missing), the rest left as it is on
+    disk. False, writing nothing, when the file cannot be parsed: the project's next save rewrites it (keeping
+    the original aside) with these values. Raises OSError."""
+    data: dict = {"version": SETTINGS_VERSION}
+    if path.exists():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            return False
+        if not isinstance(data, dict):
+            return False
+    data["train"] = clean_train_settings(train)
+    write_settings(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n", keep_original=False)
+    return True
 
 
 def write_settings(path: Path, text: str, keep_original: bool) -> None:

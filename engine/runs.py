@@ -8,12 +8,20 @@ project folder), so its evaluation can be repeated on exactly its validation ima
 from __future__ import annotations
 
 import json
+import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.run_log import read_results
 
 RUNS_DIR = Path(".resyolo") / "runs"
+ENDED = ("finished", "stopped", "failed")  # statuses a run's config.json holds once its trainer has let go
+RECENT_S = 120.0  # a run not marked ended and written this recently may be training in another program
+
+
+class RunInUse(RuntimeError):
+    """The run is training (here, or by the look of its files in another program): it is not deleted."""
 
 
 @dataclass
@@ -39,8 +47,9 @@ class RunInfo:
         return [(Path(project_folder) / p) if not Path(p).is_absolute() else Path(p) for p in listed]
 
     def best_map50(self) -> float | None:
-        values = [max(r.get("map50", float("nan")), r.get("ema_map50", float("nan"))) for r in self.results]
-        values = [v for v in values if v == v]
+        """The figure its ``best.pt`` earned: the highest mAP@0.5 of the plain or the EMA weights (the trainer's
+        choice of "best"; :func:`engine.checkpoint.inference_weights` detects with that set)."""
+        values = [v for r in self.results for v in (r.get("map50"), r.get("ema_map50")) if v is not None and v == v]
         return max(values) if values else None
 
 
@@ -74,3 +83,30 @@ def list_runs(project_folder: Path | str) -> list[RunInfo]:
         return []
     runs = [read_run(p) for p in parent.iterdir() if p.is_dir()]
     return sorted(runs, key=lambda r: r.path.stat().st_mtime, reverse=True)
+
+
+def run_size(path: Path | str) -> int:
+    """Bytes taken by the files of a run folder."""
+    return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
+
+
+def delete_run(project_folder: Path | str, run_path: Path | str, active_run: Path | str | None = None) -> int:
+    """Delete run folder ``run_path`` of the project (its checkpoints, results and settings); returns the bytes
+    freed. Raises ValueError for a folder that is not one of the project's runs, and :class:`RunInUse` for the
+    run training now (``active_run``) or one that may be training elsewhere: not marked ended in its
+    ``config.json`` and written in the last ``RECENT_S`` seconds."""
+    parent = runs_folder(project_folder).resolve()
+    path = Path(run_path).resolve()
+    if path.parent != parent or not path.is_dir():
+        raise ValueError(f"{run_path} is not a run of the project in {project_folder}")
+    if active_run is not None and Path(active_run).resolve() == path:
+        raise RunInUse(f"run {path.name} is training; stop it before deleting it")
+    run = read_run(path)
+    if run.config.get("status") not in ENDED:
+        newest = max((p.stat().st_mtime for p in path.rglob("*") if p.is_file()), default=0.0)
+        if time.time() - newest < RECENT_S:
+            raise RunInUse(f"run {path.name} was written {time.time() - newest:.0f} s ago and is not marked ended: "
+                           "it may be training in another program")
+    size = run_size(path)
+    shutil.rmtree(path)
+    return size

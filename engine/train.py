@@ -19,7 +19,7 @@ from torch.utils.data import DistributedSampler
 
 from engine import distributed as dist_utils
 from engine.boxes import encode_targets
-from engine.checkpoint import load_checkpoint, save_checkpoint
+from engine.checkpoint import inference_weights, load_checkpoint, save_checkpoint, save_inference_checkpoint
 from engine.data import DetectionDataset, make_dataloader
 from engine.device import resolve_device
 from engine.ema import ModelEMA
@@ -271,15 +271,28 @@ class Trainer:
             self.best_metric = candidate
         self._save_last(epoch + 1, 0)
         if improved:
-            self._write_checkpoint(self._path("best.pt"), epoch + 1, 0)
+            self._write_best(epoch + 1)
 
     def _save_last(self, epochs_done: int, batch_in_epoch: int) -> Path | None:
         if not dist_utils.is_main_process() or self.out_dir is None:
             return None
         return self._write_checkpoint(self._path("last.pt"), epochs_done, batch_in_epoch)
 
+    def _write_best(self, epochs_done: int) -> Path:
+        """best.pt: inference only, the weights that earned the best score, half precision (resume: last.pt)."""
+        metrics = self._last_metrics()
+        weights, which = inference_weights({"model": self.model.state_dict(), "metrics": metrics,
+                                            "ema": self.ema.state_dict() if self.ema else None,
+                                            "ema_updates": self.ema.updates if self.ema else 0})
+        return save_inference_checkpoint(self._path("best.pt"), self.model.config, self.class_names, weights, which,
+                                         epoch=epochs_done, metrics=metrics, best_metric=self.best_metric,
+                                         train_config=self.config.to_dict())
+
+    def _last_metrics(self) -> dict:
+        return {k: v for k, v in (self.history[-1] if self.history else {}).items() if isinstance(v, float) and not math.isnan(v)}
+
     def _write_checkpoint(self, path: Path, epochs_done: int, batch_in_epoch: int) -> Path:
-        metrics = {k: v for k, v in (self.history[-1] if self.history else {}).items() if isinstance(v, float) and not math.isnan(v)}
+        metrics = self._last_metrics()
         return save_checkpoint(
             path, self.model, self.class_names, ema=self.ema.state_dict() if self.ema else None, epoch=epochs_done,
             metrics=metrics, optimizer=self.optimizer.state_dict(), global_step=self.global_step,

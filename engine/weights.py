@@ -101,13 +101,13 @@ def build_model(config: ModelConfig, weights: str | Path | None = "imagenet") ->
 
 
 def load_weights_file(model: ResYOLO, path: Path) -> WeightsReport:
-    from engine.checkpoint import CheckpointError, is_checkpoint, read_checkpoint_file
+    from engine.checkpoint import CheckpointError, inference_weights, is_checkpoint, read_checkpoint_file
 
     if not path.is_file():
         raise FileNotFoundError(f"weights file {path} does not exist")
     state = read_checkpoint_file(path)
     if is_checkpoint(state):
-        source = state.get("ema") or state["model"]
+        source, _ = inference_weights(state)  # fine-tune from the weights that earned its figures
         own = model.state_dict()
         fitting = {k: v for k, v in source.items() if k in own and own[k].shape == v.shape}
         model.load_state_dict(fitting, strict=False)

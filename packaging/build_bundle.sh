@@ -23,6 +23,6 @@ echo "== self-test (spawned DataLoader worker, ONNX export)"
 echo "== screenshot (offscreen)"
 shot="$ROOT/build/bundle-screenshot.png"
 rm -f "$shot"
-QT_QPA_PLATFORM=offscreen RESYOLO_CONFIG_DIR="$(mktemp -d)" "$BUNDLE/resyolo" --screenshot "$shot"
+QT_QPA_PLATFORM=offscreen RESYOLO_CONFIG_DIR="$(mktemp -d)" RESYOLO_DATA_DIR="$(mktemp -d)" "$BUNDLE/resyolo" --screenshot "$shot"
 test -s "$shot" || { echo "no screenshot written" >&2; exit 1; }
 echo "bundle OK: $BUNDLE/resyolo (screenshot $shot)"

@@ -9,14 +9,15 @@ from pathlib import Path
 
 from resyolo_gui import system_libs
 
-SAMPLE_FOLDER = Path(__file__).resolve().parents[1] / "assets" / "sample"
+from resyolo_gui.sample import SAMPLE_FOLDER  # noqa: F401  (the bundled sample; opened through a user copy)
 SCREENSHOT_TIMEOUT_MS = 10_000
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="resyolo-gui", description="Label images for the ResYOLO detector.")
     parser.add_argument("folder", nargs="?", type=Path,
-                        help="folder of images (labels beside them); default: the bundled sample project")
+                        help="folder of images (labels beside them); default: the sample project (the bundled "
+                             "one, copied to your data folder on first use)")
     parser.add_argument("--screenshot", type=Path, metavar="OUT.png",
                         help="open the folder, save a capture of the window once the first image is shown, exit")
     return parser.parse_args(argv)
@@ -31,15 +32,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from PySide6.QtWidgets import QApplication
 
-    from engine.project import Project, ProjectError
+    from engine.project import ProjectError
     from resyolo_gui.main_window import MainWindow
     from resyolo_gui.screen_fit import fit_to_screen
     from resyolo_gui.settings import AppSettings
     from resyolo_gui.style import apply_style
 
-    folder = args.folder or SAMPLE_FOLDER
     try:
-        project = Project.open(folder)
+        project = _open_project(args.folder)
     except ProjectError as exc:
         print(f"resyolo-gui: {exc}", file=sys.stderr)
         return 2
@@ -59,6 +59,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.screenshot is not None:
         return _screenshot(app, window, args.screenshot)
     return app.exec()
+
+
+def _open_project(folder: Path | None):
+    """The folder asked for; with none (or the bundled sample itself), the user's copy of the sample, so the
+    app never writes into its own files. Where no copy can be made, the bundled sample opens read-only."""
+    from engine.project import Project
+    from resyolo_gui import sample
+
+    if folder is not None and not sample.is_bundled_sample(folder):
+        return Project.open(folder)
+    try:
+        copy = sample.user_sample()
+    except OSError as exc:
+        print(f"resyolo-gui: could not copy the sample project to {sample.sample_copy_folder()} ({exc}); "
+              "opening the bundled one read-only", file=sys.stderr)
+        return Project.open(sample.SAMPLE_FOLDER, read_only=True)
+    return Project.open(copy)
 
 
 def _uses_x11() -> bool:

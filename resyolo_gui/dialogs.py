@@ -16,16 +16,19 @@ RETRY, SAVE_ELSEWHERE, DISCARD, CANCEL = "retry", "save_elsewhere", "discard", "
 
 
 class ShortcutsDialog(QDialog):
-    """Help > Shortcuts: every action that has a key, read from the actions themselves (one place for each fact)."""
+    """Help > Shortcuts: every action that has a key, read from the actions themselves (one place for each fact).
+
+    Each shortcut is listed once: the same action reached twice (the window's children include the canvas's
+    actions) or two actions with the same name and keys (a menu and a toolbar copy) make one row."""
 
     def __init__(self, actions: Iterable[QAction], parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
-        rows = []
+        rows = set()
         for action in actions:
             keys = [k.toString(QKeySequence.NativeText) for k in action.shortcuts() if not k.isEmpty()]
             if keys:
-                rows.append((action.text().replace("&", ""), ", ".join(keys)))
+                rows.add((action.text().replace("&", ""), ", ".join(keys)))
         self.table = QTableWidget(len(rows), 2, self)
         self.table.setHorizontalHeaderLabels(["Action", "Keys"])
         self.table.verticalHeader().hide()

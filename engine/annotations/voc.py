@@ -15,6 +15,7 @@ in a hostile file are refused rather than expanded.
 from __future__ import annotations
 
 import math
+import os
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -89,7 +90,7 @@ def write_voc_xml(ann: ImageAnnotation, xml_path: Path | str | None = None, orig
         root.set("verified", "yes")
     ET.SubElement(root, "folder").text = image_path.resolve().parent.name
     ET.SubElement(root, "filename").text = image_path.name
-    ET.SubElement(root, "path").text = str(image_path)  # as given: absolute from the app, like labelImg
+    ET.SubElement(root, "path").text = _relative_path(image_path, xml_path)
     ET.SubElement(ET.SubElement(root, "source"), "database").text = "Unknown"
     size = ET.SubElement(root, "size")
     ET.SubElement(size, "width").text = str(int(ann.width))
@@ -109,6 +110,17 @@ def write_voc_xml(ann: ImageAnnotation, xml_path: Path | str | None = None, orig
     ET.indent(root, space="\t")
     atomic_write_text(xml_path, ET.tostring(root, encoding="unicode") + "\n")
     return xml_path
+
+
+def _relative_path(image_path: Path, xml_path: Path) -> str:
+    """``<path>``: the image as seen from the XML's folder ("dog1.jpg", "../JPEGImages/dog1.jpg"), never an
+    absolute path: labelImg writes the labelling machine's own, which leaks it into shared and tracked files
+    (readers, ours included, go by ``<filename>`` beside the XML)."""
+    try:
+        relative = os.path.relpath(Path(image_path).resolve(), Path(xml_path).resolve().parent)
+    except ValueError:  # another drive (Windows): no relative path exists
+        return Path(image_path).name
+    return Path(relative).as_posix()
 
 
 def _parse(xml_path: Path) -> ET.Element:

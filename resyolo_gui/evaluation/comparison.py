@@ -33,19 +33,18 @@ class ComparisonView(QWidget):
         self.open_button = QPushButton("Open in labelling view", self)
         self.open_button.setToolTip("Show this image in the main window to correct its labels")
         self.open_button.setEnabled(False)
-        legend = QHBoxLayout()
-        legend.addWidget(QLabel("solid: label, dashed: prediction —", self))
-        for name, colour in OUTCOME_COLOURS.items():
-            swatch = QLabel(f"<span style='color:{colour}; font-size:14pt'>■</span> {name}", self)
-            legend.addWidget(swatch)
-        legend.addStretch(1)
+        # one wrapping line: a row of fixed labels made the pane (and the window) at least 700 px wide
+        swatches = " &nbsp; ".join(f"<span style='color:{colour}; font-size:14pt'>■</span>&nbsp;{name.replace(' ', '&nbsp;')}"
+                                   for name, colour in OUTCOME_COLOURS.items())
+        self.legend = QLabel(f"solid: label, dashed: prediction — {swatches}", self)
+        self.legend.setWordWrap(True)
         bottom = QHBoxLayout()
         bottom.addWidget(self.caption, 1)
         bottom.addWidget(self.open_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view, 1)
-        layout.addLayout(legend)
+        layout.addWidget(self.legend)
         layout.addLayout(bottom)
         self.items: list[tuple[str, QGraphicsRectItem]] = []  # (outcome, item) of what is drawn
 
@@ -95,8 +94,11 @@ class ComparisonView(QWidget):
                 draw_label(g, "difficult / ignored")
         for d in matches.ignored:
             draw_prediction(d, "difficult / ignored")
+        name = Path(ann.image_path).name
+        breakable = "".join(c + "\u200b" if c in "_-." else c for c in name)  # a long name wraps, not the pane
+        self.caption.setToolTip(str(ann.image_path))
         self.caption.setText(
-            f"{Path(ann.image_path).name}: {len(matches.true_positives)} found, {len(matches.misses)} missed, "
+            f"{breakable}: {len(matches.true_positives)} found, {len(matches.misses)} missed, "
             f"{len(matches.false_positives)} false positive(s), {len(matches.wrong_class)} wrong class "
             f"(predictions scored >= {evaluation.analysis.score_threshold:.2f})")
         self.open_button.setEnabled(True)

@@ -13,8 +13,29 @@ from resyolo_gui.evaluation.scoring import Evaluation
 
 DISPLAY, BACKGROUND, TOOLTIP, ALIGN = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.BackgroundRole,
                                        Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.TextAlignmentRole)
+FOREGROUND = Qt.ItemDataRole.ForegroundRole
 RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 CENTER = int(Qt.AlignmentFlag.AlignCenter)
+
+
+def relative_luminance(color: QColor) -> float:
+    """WCAG 2 relative luminance of an sRGB colour, 0 (black) to 1 (white)."""
+    def linear(channel: float) -> float:
+        return channel / 12.92 if channel <= 0.04045 else ((channel + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * linear(color.redF()) + 0.7152 * linear(color.greenF()) + 0.0722 * linear(color.blueF())
+
+
+def contrast_ratio(a: QColor, b: QColor) -> float:
+    """WCAG 2 contrast ratio, 1 to 21 (4.5 is enough for text)."""
+    high, low = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def text_color_on(background: QColor) -> QColor:
+    """Black or white, whichever reads better on ``background``."""
+    black, white = QColor(Qt.GlobalColor.black), QColor(Qt.GlobalColor.white)
+    return black if contrast_ratio(black, background) >= contrast_ratio(white, background) else white
 
 
 def _ap_text(value: float) -> str:
@@ -79,28 +100,50 @@ class _SortedTable(QAbstractTableModel):
 
 
 class APTableModel(_SortedTable):
-    headers = ["Class", "VOC07", "COCO", "#GT", "#det", "TP", "FP", "Missed"]
+    """One row per class. AP counts every detection scored at least 0.01 (the whole precision-recall curve);
+    TP, FP and Missed count those at the score threshold. Both detection counts are shown, so 16 detections
+    with TP 0 and FP 0 reads as what it is: none scored up to the threshold."""
+
+    headers = ["Class", "VOC07", "COCO", "GT", "Det", "Det ≥ 0.25", "TP", "FP", "Missed"]
     tooltips = ["", "AP, Pascal VOC 2007 11-point, IoU 0.5", "AP, COCO, averaged over IoU 0.5:0.95",
-                "ground-truth boxes (difficult ones not counted)", "detections scored for AP (score >= 0.01)",
+                "ground-truth boxes (difficult ones not counted)",
+                "detections scored for AP (score ≥ 0.01): the whole precision-recall curve",
+                "detections at the score threshold: the ones TP and FP judge",
                 "true positives at the score threshold", "false positives and wrong-class predictions at the threshold",
                 "boxes not found, or found under another class, at the threshold"]
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.headers = list(APTableModel.headers)
+        self.tooltips = list(APTableModel.tooltips)
 
     def set_evaluation(self, evaluation: Evaluation | None) -> None:
         self.beginResetModel()
         self.rows = []
         if evaluation is not None:
             voc, coco, analysis = evaluation.voc07, evaluation.coco, evaluation.analysis
+            self.headers[5] = f"Det ≥ {analysis.score_threshold:.2f}"
+            self.tooltips[5] = f"detections scored at least {analysis.score_threshold:.2f} (the score threshold): " \
+                               "the ones TP and FP judge"
             for class_id, name in enumerate(evaluation.labels.names):
                 counts = analysis.class_counts(class_id)
                 self.rows.append((name, voc.per_class[name], coco.per_class[name], voc.num_gt[name], voc.num_det[name],
-                                  counts["tp"], counts["fp"], counts["fn"], class_id))
+                                  counts["detections"], counts["tp"], counts["fp"], counts["fn"], class_id))
         self.endResetModel()
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self.headers) - 1)
 
     def class_id(self, row: int) -> int:
         return self.row_id(row)
 
     def display_text(self, column: int, value) -> str:
         return _ap_text(value) if column in (1, 2) else str(value)
+
+    def data(self, index, role=DISPLAY):
+        if role == TOOLTIP and index.isValid() and index.column() in (4, 5, 6, 7):
+            row = self.rows[index.row()]
+            return (f"{row[0]}: {row[4]} detection(s) scored ≥ 0.01 make its AP; {row[5]} of them score at least "
+                    f"the threshold ({self.headers[5][len('Det ≥ '):]}): {row[6]} TP, {row[7]} FP")
+        return super().data(index, role)
 
 
 class ConfusionMatrixModel(QAbstractTableModel):
@@ -160,12 +203,17 @@ class ConfusionMatrixModel(QAbstractTableModel):
         if role == TOOLTIP:
             return f"{self.describe(row, column)}: {count}"
         if role == BACKGROUND and count:
-            matrix = self.evaluation.analysis.matrix
-            total = matrix[row].sum() or 1
-            share = min(1.0, count / total)
-            hue = 120 if row == column else 0  # green agreement, red confusion
-            return QColor.fromHsv(hue, 40 + int(200 * share), 255 - int(60 * share))
+            return self.cell_color(row, column)
+        if role == FOREGROUND and count:  # dark numbers on a dark red cell could not be read
+            return text_color_on(self.cell_color(row, column))
         return None
+
+    def cell_color(self, row: int, column: int) -> QColor:
+        matrix = self.evaluation.analysis.matrix
+        total = matrix[row].sum() or 1
+        share = min(1.0, self.count(row, column) / total)
+        hue = 120 if row == column else 0  # green agreement, red confusion
+        return QColor.fromHsv(hue, 40 + int(200 * share), 255 - int(60 * share))
 
 
 class ImageListModel(_SortedTable):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QHeaderView,
                                QLabel, QProgressBar, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget)
 
@@ -18,6 +18,8 @@ from resyolo_gui.evaluation.comparison import ComparisonView
 from resyolo_gui.evaluation.pr_plot import PRPlot
 from resyolo_gui.evaluation.tables import APTableModel, ConfusionMatrixModel, ImageListModel
 from resyolo_gui.evaluation.worker import EvaluationThread
+
+NAME_COLUMN_MIN, NAME_COLUMN_MAX = 90, 320  # px; a name cut to fit keeps its end (the tooltip has it whole)
 
 
 class EvaluationWindow(QWidget):
@@ -75,7 +77,10 @@ class EvaluationWindow(QWidget):
         self.matrix.clicked.connect(lambda index: self.show_cell(index.row(), index.column()))
         self.image_model = ImageListModel(self)
         self.image_table = self._table(self.image_model, sortable=True)
-        self.image_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        # the name column is sized to the names (_fit_name_column); a long name is cut in the middle, keeping
+        # its number and extension, and its tooltip has it whole
+        self.image_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        self.image_table.viewport().installEventFilter(self)
         self.image_table.selectionModel().currentRowChanged.connect(lambda current, _old: self._image_chosen(current.row()))
         self.image_table.doubleClicked.connect(lambda _index: self.open_in_labelling_view())
         self.images_caption = QLabel(self)
@@ -97,7 +102,9 @@ class EvaluationWindow(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         for widget in (left, middle, self.comparison):
             splitter.addWidget(widget)
-        splitter.setSizes([470, 430, 700])
+        for index, stretch in enumerate((0, 0, 1)):  # a wider window widens the image, not the tables
+            splitter.setStretchFactor(index, stretch)
+        splitter.setSizes([540, 430, 530])
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.status)
@@ -113,6 +120,9 @@ class EvaluationWindow(QWidget):
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.verticalHeader().setDefaultSectionSize(22)
         table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # "synth_0012.jpg" -> "synt…12.jpg", not "synt…"
+        table.setWordWrap(False)
+        table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         return table
 
     def _column(self, widgets, stretches) -> QWidget:
@@ -264,9 +274,24 @@ class EvaluationWindow(QWidget):
         ranked = self.evaluation.analysis.ranked(indices)
         self.image_model.set_images(self.evaluation, ranked)
         self.image_table.horizontalHeader().setSortIndicator(1, Qt.SortOrder.DescendingOrder)
+        self._fit_name_column()
         self.images_caption.setText(f"{caption}: {len(ranked)} image(s), worst disagreement first")
         if ranked:
             self.image_table.selectRow(0)
+
+    def _fit_name_column(self) -> None:
+        """The image names as wide as they are, within the room the count columns leave (then cut in the
+        middle, so the number that tells two names apart stays in sight)."""
+        table = self.image_table
+        table.resizeColumnToContents(0)
+        others = sum(table.columnWidth(c) for c in range(1, self.image_model.columnCount()))
+        room = table.viewport().width() - others
+        table.setColumnWidth(0, max(NAME_COLUMN_MIN, min(table.columnWidth(0), room, NAME_COLUMN_MAX)))
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.Resize and watched is self.image_table.viewport():
+            self._fit_name_column()
+        return super().eventFilter(watched, event)
 
     def _image_chosen(self, row: int) -> None:
         if self.evaluation is not None and 0 <= row < self.image_model.rowCount():

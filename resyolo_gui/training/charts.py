@@ -3,6 +3,9 @@
 Points are stored as they arrive; the curves are redrawn by a timer at most every ``REDRAW_MS``, so a burst of
 events never stalls the GUI thread. The x axis of every chart is the epoch (batches at fractions of it), so a
 past run read back from its results.csv draws on the same axes.
+
+Each chart's legend sits in its own cell below the chart (never over the curves, never outside the window), and
+no axis is SI-scaled: mAP reads 0 to 1 as it is, not "mAP (x0.001)".
 """
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
@@ -24,6 +27,31 @@ LOSS_LABELS = {"loss": "total", "regression": "box", "containment": "object", "n
                "class": "class"}
 MAP_LABELS = {"map50": "mAP@0.5", "map": "mAP@[.5:.95]", "ema_map50": "EMA mAP@0.5", "ema_map": "EMA mAP@[.5:.95]"}
 COLORS = ("#2f6fd0", "#d0502f", "#2f9d57", "#9a4fd0", "#c99a1e")
+
+
+class LegendCell(pg.LegendItem):
+    """A legend that is a cell of the charts' layout rather than a box floating over the curves: it asks the
+    layout for the room its entries need (pyqtgraph's own legend sets its geometry itself, for floating)."""
+
+    def __init__(self, columns: int):
+        self.preferred_columns = columns
+        super().__init__(labelTextSize="8pt", verSpacing=-6, horSpacing=6, colCount=columns, frame=False)
+
+    def updateSize(self) -> None:
+        hint = self.layout.effectiveSizeHint(Qt.PreferredSize)
+        self.setMinimumSize(hint)
+        self.setMaximumSize(hint)
+        self.updateGeometry()
+
+    def mouseDragEvent(self, ev) -> None:  # it has its place; dragging it over the curves is no help
+        ev.ignore()
+
+    def fit_width(self, width: float) -> None:
+        """As many entries a row as fit in ``width`` (at least one), so a narrow window never cuts it off."""
+        for columns in range(max(1, self.preferred_columns), 0, -1):
+            self.setColumnCount(columns)
+            if self.minimumWidth() <= width:
+                return
 
 
 class TrainingCharts(QWidget):
@@ -41,10 +69,13 @@ class TrainingCharts(QWidget):
         self._dirty: set[str] = set()
         self._smoothed: dict[str, float] = {}
         self._batches_seen = 0
-        self.batch_plot = self._plot(0, 0, "Loss per batch (smoothed)", "loss")
-        self.epoch_plot = self._plot(0, 1, "Loss per epoch", "loss")
-        self.map_plot = self._plot(1, 0, "Validation mAP", "mAP")
-        self.lr_plot = self._plot(1, 1, "Learning rate", "lr")
+        self.batch_plot = self._plot(0, 0, "Loss per batch (smoothed)", "loss", legend_columns=3)
+        self.epoch_plot = self._plot(0, 1, "Loss per epoch", "loss", legend_columns=3)
+        self.map_plot = self._plot(1, 0, "Validation mAP", "mAP", legend_columns=2)
+        self.lr_plot = self._plot(1, 1, "Learning rate", "lr", legend_columns=1)
+        # mAP is a fraction: always 0 to 1, so a run that scores 0.0004 does not fill the chart with noise
+        self.map_plot.enableAutoRange(axis="y", enable=False)
+        self.map_plot.setYRange(0, 1, padding=0.05)
         for index, name in enumerate(LOSS_NAMES):
             self._curve(self.batch_plot, f"batch_{name}", LOSS_LABELS[name], COLORS[index], width=2 if index == 0 else 1)
             self._curve(self.epoch_plot, f"epoch_{name}", LOSS_LABELS[name], COLORS[index], symbol=True,
@@ -57,12 +88,19 @@ class TrainingCharts(QWidget):
         self._timer.start()
 
     # ---- building ----------------------------------------------------------------------------------------
-    def _plot(self, row: int, column: int, title: str, y_label: str) -> pg.PlotItem:
-        plot = self.view.addPlot(row=row, col=column, title=title)
+    def _plot(self, row: int, column: int, title: str, y_label: str, legend_columns: int) -> pg.PlotItem:
+        plot = self.view.addPlot(row=2 * row, col=column, title=title)
+        for axis in ("left", "bottom"):
+            plot.getAxis(axis).enableAutoSIPrefix(False)  # "mAP (x0.001)" read as a bug; plain numbers do not
         plot.setLabel("bottom", "epoch")
         plot.setLabel("left", y_label)
         plot.showGrid(x=True, y=True, alpha=0.2)
-        plot.addLegend(offset=(-8, 8), labelTextSize="8pt", verSpacing=-8, brush=(255, 255, 255, 190))
+        legend = LegendCell(legend_columns)
+        self.view.addItem(legend, row=2 * row + 1, col=column)
+        self.view.ci.layout.setAlignment(legend, Qt.AlignHCenter | Qt.AlignTop)
+        self.view.ci.layout.setRowStretchFactor(2 * row, 1)
+        self.view.ci.layout.setRowStretchFactor(2 * row + 1, 0)
+        plot.legend = legend  # the plot's named curves go to it, as with plot.addLegend()
         plot.setDownsampling(auto=True, mode="peak")  # long runs: tens of thousands of batch points
         plot.setClipToView(True)
         return plot
@@ -73,6 +111,12 @@ class TrainingCharts(QWidget):
         options = {"symbol": "o", "symbolSize": 5, "symbolBrush": color, "symbolPen": None} if symbol else {}
         self._curves[key] = plot.plot([], [], pen=pen, name=label, **options)
         self._points[key] = ([], [])
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        half = event.size().width() / 2 - 24  # one chart column, less the layout's margins and spacing
+        for plot in (self.batch_plot, self.epoch_plot, self.map_plot, self.lr_plot):
+            plot.legend.fit_width(half)
 
     # ---- data --------------------------------------------------------------------------------------------
     def reset(self, title: str = "") -> None:

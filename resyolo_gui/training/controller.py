@@ -51,22 +51,38 @@ class TrainingFeature(QObject):
         self.panel.pause_clicked.connect(self.toggle_pause)
         self.panel.stop_clicked.connect(self.stop)
         self.panel.save_charts_clicked.connect(self.save_charts)
+        self.runs_panel.run_deleted.connect(self._on_run_deleted)
         self._batches_per_epoch = 1
         self._epochs = 1
+        self._project = None  # the project whose Train settings the form shows
 
     # ---- the feature seam ----------------------------------------------------------------------------------
     def project_changed(self, project) -> None:
+        self.remember_settings()  # the previous project's, as the form left them
+        self._project = project
         folder = project.folder if project is not None else None
         self.runs_panel.set_project_folder(folder)
         self.panel.set_last_checkpoint(_newest_checkpoint(folder))
+        self.panel.apply_values(project.train_settings if project is not None else {})
 
     def can_close(self) -> bool:
-        if not self.running:
-            return True
-        if not ask_stop_training(self.window):
-            return False
-        self.stop_and_wait()
+        if self.running:
+            if not ask_stop_training(self.window):
+                return False
+            self.stop_and_wait()
+        self.remember_settings()
         return True
+
+    def remember_settings(self) -> None:
+        """Keep the Train form's values in the project (``project.json``), for its next session."""
+        if self._project is None:
+            return
+        from engine.project import SaveError
+
+        try:
+            self._project.remember_train_settings(self.panel.values())
+        except SaveError as error:
+            self.window.statusBar().showMessage(f"Train settings not remembered: {error}", 8000)
 
     @property
     def running(self) -> bool:
@@ -111,6 +127,7 @@ class TrainingFeature(QObject):
         size = self.panel.image_size.value()
         if size % STRIDE:
             return self._refuse(f"The input size must be a multiple of {STRIDE} pixels; {size} is not.")
+        self.remember_settings()
         out_dir = new_run_dir(project.folder)
         job = TrainingJob(out_dir, planned.train, planned.val, planned.class_names, planned.record,
                           self.panel.backbone.currentText(), size, self.panel.weights.currentData(),
@@ -164,6 +181,11 @@ class TrainingFeature(QObject):
         self.show_panel()
         self.panel.show_message(message, error=True)
         return False
+
+    def _on_run_deleted(self, _path: str) -> None:
+        # the starting weights may have offered the deleted run's checkpoint
+        if self.window.project is not None:
+            self.panel.set_last_checkpoint(_newest_checkpoint(self.window.project.folder))
 
     # ---- the worker's signals (GUI thread) -----------------------------------------------------------------
     def _on_event(self, name: str, payload: dict) -> None:

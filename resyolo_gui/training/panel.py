@@ -1,7 +1,11 @@
 """The Train panel: the settings form (data, model, training), Start / Pause / Stop, progress and messages.
 
 A plain form: it knows nothing of threads. :mod:`resyolo_gui.training.controller` reads it, runs the
-pre-flight checks and the worker, and writes progress and messages back.
+pre-flight checks and the worker, and writes progress and messages back; it also keeps the form's values in
+the project (:meth:`TrainPanel.values` / :meth:`TrainPanel.apply_values`), so each project reopens with its own.
+
+The form never moves under the mouse: a choice greys out the fields it makes irrelevant rather than hiding
+them, and the random-weights warning keeps its room when hidden.
 """
 from __future__ import annotations
 
@@ -70,6 +74,7 @@ class TrainPanel(QWidget):
         self.set_running(False)
         self._update_data_fields()
         self._fill_weights()
+        self._defaults = self.values()  # what a project without remembered values starts from
 
     # ---- the form ----------------------------------------------------------------------------------------
     def _data_group(self) -> QGroupBox:
@@ -86,7 +91,7 @@ class TrainPanel(QWidget):
         self.split_seed = QSpinBox(group, minimum=0, maximum=2**31 - 1, value=0)
         self.split_seed.setToolTip("The same seed always picks the same validation images")
         self.val_folder = QLineEdit(group, placeholderText="folder of labelled validation images")
-        browse = QPushButton("…", group, clicked=self._browse_val_folder)
+        browse = self._browse_val = QPushButton("…", group, clicked=self._browse_val_folder)
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.val_folder, 1)
         folder_row.addWidget(browse)
@@ -109,13 +114,23 @@ class TrainPanel(QWidget):
                                    suffix=" px")
         self.image_size.setToolTip(f"Side of the square model input: a multiple of {STRIDE}")
         self.weights = QComboBox(group)
+        # as wide whatever it lists (ImageNet, the last run, random): changing the backbone resizes nothing
+        self.weights.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.weights.setMinimumContentsLength(24)
         self.weights.currentIndexChanged.connect(self._update_weights_warning)
         form.addRow("Backbone", self.backbone)
         form.addRow("Input size", self.image_size)
         form.addRow("Starting weights", self.weights)
         self.weights_warning = self._wrapping_label("color: #b06000;")
         self.weights_warning.setText(RANDOM_WEIGHTS_WARNING)
-        form.addRow(self.weights_warning)
+        policy = self.weights_warning.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)  # shown and hidden as the weights change: the rows below stay put
+        self.weights_warning.setSizePolicy(policy)
+        holder = QWidget(group)  # a form row with a hidden widget collapses; a box layout keeps its room
+        holder_layout = QVBoxLayout(holder)
+        holder_layout.setContentsMargins(0, 0, 0, 0)
+        holder_layout.addWidget(self.weights_warning)
+        form.addRow(holder)
         return group
 
     def _training_group(self, recipe: TrainConfig) -> QGroupBox:
@@ -155,10 +170,12 @@ class TrainPanel(QWidget):
             self.val_folder.setText(folder)
 
     def _update_data_fields(self) -> None:
+        """Grey out what the validation choice does not use (hiding it moved every field below)."""
         mode = self.val_mode.currentData()
-        for widget, visible in ((self.val_fraction, mode == VAL_SPLIT), (self.split_seed, mode == VAL_SPLIT),
-                                (self._folder_row, mode == VAL_FOLDER)):
-            self._data_form.setRowVisible(widget, visible)
+        enabled = self.start_button.isEnabled()  # not while a run trains
+        for widget, used in ((self.val_fraction, mode == VAL_SPLIT), (self.split_seed, mode == VAL_SPLIT),
+                             (self.val_folder, mode == VAL_FOLDER), (self._browse_val, mode == VAL_FOLDER)):
+            widget.setEnabled(used and enabled)
 
     # ---- starting weights --------------------------------------------------------------------------------
     def set_last_checkpoint(self, checkpoint: tuple[Path, str] | None) -> None:
@@ -186,7 +203,7 @@ class TrainPanel(QWidget):
         self._update_weights_warning()
 
     def _update_weights_warning(self) -> None:
-        self._model_form.setRowVisible(self.weights_warning, self.weights.currentData() == "none")
+        self.weights_warning.setVisible(self.weights.currentData() == "none")
 
     # ---- reading and state -------------------------------------------------------------------------------
     def data_choice(self) -> DataChoice:
@@ -200,15 +217,55 @@ class TrainPanel(QWidget):
                 "ema": self.ema.isChecked(), "device": self.device.currentData(), "workers": self.workers.value(),
                 "eval_every": self.eval_every.value()}
 
+    def values(self) -> dict:
+        """The form as plain values by name (what the project remembers)."""
+        return {"verified_only": self.verified_only.isChecked(), "val_mode": self.val_mode.currentData(),
+                "val_fraction": self.val_fraction.value(), "split_seed": self.split_seed.value(),
+                "val_folder": self.val_folder.text(), "backbone": self.backbone.currentText(),
+                "image_size": self.image_size.value(), "weights": self.weights.currentData(),
+                "epochs": self.epochs.value(), "batch_size": self.batch_size.value(), "lr": self.lr.value(),
+                "ema": self.ema.isChecked(), "eval_every": self.eval_every.value(),
+                "device": self.device.currentData(), "workers": self.workers.value()}
+
+    def apply_values(self, values: dict) -> None:
+        """The defaults, then ``values`` (as :meth:`values` gives them): a name or value this form does not
+        know (another version's, a device or backbone not here, a checkpoint gone) keeps the default."""
+        for source in (self._defaults, values or {}):
+            self._apply(source)
+
+    def _apply(self, values: dict) -> None:
+        def number(name, kind):
+            value = values.get(name)
+            return value if isinstance(value, kind) and not isinstance(value, bool) else None
+
+        for name, box in (("verified_only", self.verified_only), ("ema", self.ema)):
+            if isinstance(values.get(name), bool):
+                box.setChecked(values[name])
+        if isinstance(values.get("backbone"), str) and self.backbone.findText(values["backbone"]) >= 0:
+            self.backbone.setCurrentText(values["backbone"])  # first: it decides which weights are offered
+        for name, combo in (("val_mode", self.val_mode), ("weights", self.weights), ("device", self.device)):
+            index = combo.findData(values.get(name)) if isinstance(values.get(name), str) else -1
+            if index >= 0:
+                combo.setCurrentIndex(index)
+        for name, box in (("split_seed", self.split_seed), ("image_size", self.image_size), ("epochs", self.epochs),
+                          ("batch_size", self.batch_size), ("eval_every", self.eval_every), ("workers", self.workers)):
+            if number(name, int) is not None:
+                box.setValue(values[name])
+        for name, box in (("val_fraction", self.val_fraction), ("lr", self.lr)):
+            if number(name, (int, float)) is not None:
+                box.setValue(float(values[name]))
+        if isinstance(values.get("val_folder"), str):
+            self.val_folder.setText(values["val_folder"])
+
     def set_running(self, running: bool, paused: bool = False) -> None:
         self.start_button.setEnabled(not running)
         self.pause_button.setEnabled(running)
         self.pause_button.setText("Resume" if paused else "Pause")
         self.stop_button.setEnabled(running)
-        for widget in (self.verified_only, self.val_mode, self.val_fraction, self.split_seed, self.val_folder,
-                       self.backbone, self.image_size, self.weights, self.epochs, self.batch_size, self.lr,
-                       self.ema, self.eval_every, self.device, self.workers):
+        for widget in (self.verified_only, self.val_mode, self.backbone, self.image_size, self.weights, self.epochs,
+                       self.batch_size, self.lr, self.ema, self.eval_every, self.device, self.workers):
             widget.setEnabled(not running)
+        self._update_data_fields()
 
     def show_message(self, text: str, error: bool = False) -> None:
         self.message.setStyleSheet("color: #c0392b;" if error else "")

@@ -50,7 +50,7 @@ def test_one_image_of_each_outcome_gives_the_exact_matrix_and_cells():
     mixed = analysis.images[4]
     assert mixed.true_positives == [(0, 0)] and mixed.wrong_class == [(1, 1)] and mixed.false_positives == [2]
     assert analysis.images_for_class(CAT) == [0, 1, 2, 4]
-    assert analysis.class_counts(DOG) == {"tp": 1, "fp": 2, "fn": 2}
+    assert analysis.class_counts(DOG) == {"tp": 1, "fp": 2, "fn": 2, "detections": 3}
 
 
 def test_detections_under_the_score_threshold_are_not_judged():
@@ -122,4 +122,15 @@ def test_the_matrix_and_the_ap_use_one_rule_for_a_borderline_box():
     dets = {0: ImageDetections(np.array([[10.0, 10.0, 21.0, 28.0]]), np.array([0.9]), np.array([0]))}
     assert evaluate(gt, dets, labels, image_ids=[0]).per_class["cat"] == pytest.approx(1.0)
     analysis = analyse_detections(gt, dets, labels)
-    assert analysis.class_counts(0) == {"tp": 1, "fp": 0, "fn": 0}
+    assert analysis.class_counts(0) == {"tp": 1, "fp": 0, "fn": 0, "detections": 1}
+
+
+def test_class_counts_say_how_many_detections_the_threshold_judged():
+    """16 detections under the threshold: TP 0 and FP 0, and ``detections`` 0 says why (AP still sees all 16)."""
+    gt = [image("a", Box("cat", 0, 0, 50, 50)), image("b", Box("dog", 0, 0, 50, 50))]
+    low = [(i, i, 40 + i, 40 + i, 0.1, CAT) for i in range(8)]
+    detections = {0: dets(*low), 1: dets(*low, (0, 0, 50, 50, 0.9, DOG), (0, 0, 50, 50, 0.3, CAT))}
+    counts = analyse_detections(gt, detections, LABELS).class_counts(CAT)
+    assert counts == {"tp": 0, "fp": 1, "fn": 1, "detections": 1}  # the 0.3 cat on the dog: judged, wrong class
+    assert analyse_detections(gt, detections, LABELS, 0.05).class_counts(CAT)["detections"] == 17
+    assert analyse_detections(gt, detections, LABELS).class_counts(DOG) == {"tp": 1, "fp": 0, "fn": 0, "detections": 1}

@@ -163,3 +163,20 @@ def test_external_entity_is_refused(tmp_path):
 def test_missing_file_is_an_annotation_error(tmp_path):
     with pytest.raises(AnnotationError, match="file not found"):
         read_voc_xml(tmp_path / "nope.xml")
+
+
+def test_path_is_the_image_relative_to_the_xml_never_the_machines_absolute_path(tmp_path):
+    """labelImg writes an absolute <path>: in a shared or tracked folder it leaks the labelling machine's
+    folders, and it is wrong on every other machine. Ours is relative to the XML (readers go by <filename>)."""
+    import xml.etree.ElementTree as ET
+
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "Annotations").mkdir()
+    image = _image(tmp_path / "photos" / "a.jpg")
+    beside = write_voc_xml(ImageAnnotation(image, 64, 48, [Box("cat", 0, 5, 20, 30)]))
+    assert ET.parse(beside).getroot().findtext("path") == "a.jpg"
+    elsewhere = write_voc_xml(ImageAnnotation(image, 64, 48, []), tmp_path / "Annotations" / "a.xml")
+    assert ET.parse(elsewhere).getroot().findtext("path") == "../photos/a.jpg"
+    for written in (beside, elsewhere):
+        assert str(tmp_path) not in written.read_text()
+        assert read_voc_xml(written, image).image_path == image

@@ -216,3 +216,43 @@ def test_a_renamed_class_does_not_come_back_from_a_voc_folders_classes_txt(tmp_p
     assert project.save_all() == []
     assert (folder / "classes.txt").read_text() == "lynx\ndog\n"
     assert Project.open(folder).labels.names == ["lynx", "dog"]
+
+
+TRAIN_VALUES = {"backbone": "resnet18", "image_size": 320, "epochs": 7, "lr": 0.0005, "ema": False,
+                "val_folder": "", "weights": "none"}
+
+
+def test_train_settings_are_remembered_alone_and_survive_every_later_save(tmp_path):
+    folder = make_folder(tmp_path / "p")
+    project = Project.open(folder)
+    project.rename_class("cat", "kitten")  # unsaved: remembering the Train form must not write it ahead
+    project.remember_train_settings({**TRAIN_VALUES, "nested": {"no": 1}, 3: "bad key"})
+    on_disk = json.loads((folder / ".resyolo" / "project.json").read_text())
+    assert on_disk == {"version": 1, "train": TRAIN_VALUES}
+    assert project.has_unsaved_changes()
+    assert project.save_all() == []  # the ordinary save keeps them
+    on_disk = json.loads((folder / ".resyolo" / "project.json").read_text())
+    assert on_disk["train"] == TRAIN_VALUES and on_disk["classes"] == ["kitten", "dog"]
+    project.close()
+    reopened = Project.open(folder)
+    assert reopened.train_settings == TRAIN_VALUES
+    reopened.remember_train_settings({**TRAIN_VALUES, "epochs": 9})
+    on_disk = json.loads((folder / ".resyolo" / "project.json").read_text())
+    assert on_disk["train"]["epochs"] == 9 and on_disk["classes"] == ["kitten", "dog"]  # the rest as it was
+
+
+def test_train_settings_leave_a_malformed_or_read_only_settings_file_alone(tmp_path):
+    folder = make_folder(tmp_path / "p")
+    settings = folder / ".resyolo" / "project.json"
+    settings.parent.mkdir()
+    settings.write_text("[1, 2")
+    project = Project.open(folder)
+    project.remember_train_settings(TRAIN_VALUES)
+    assert settings.read_text() == "[1, 2"  # not parsed: the next save rewrites it, the original kept aside
+    assert project.save_all() == []
+    assert json.loads(settings.read_text())["train"] == TRAIN_VALUES
+    project.close()
+    before = settings.read_text()
+    viewer = Project.open(folder, read_only=True)
+    viewer.remember_train_settings({**TRAIN_VALUES, "epochs": 1})
+    assert settings.read_text() == before and viewer.train_settings["epochs"] == 1

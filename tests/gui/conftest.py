@@ -7,6 +7,7 @@ import tempfile
 # Before any Qt import: no display needed, and the user's own settings (recent folders) stay untouched.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["RESYOLO_CONFIG_DIR"] = tempfile.mkdtemp(prefix="resyolo-gui-test-config-")
+os.environ["RESYOLO_DATA_DIR"] = tempfile.mkdtemp(prefix="resyolo-gui-test-data-")  # the sample project's copy
 
 from pathlib import Path  # noqa: E402
 

@@ -215,3 +215,136 @@ def test_an_unreadable_checkpoint_says_which_file(qtbot, open_window, project_wi
     assert blocker.args == [False]
     assert str(broken) in view.status.text()
     assert view.ap_model.rowCount() == 0 and view.evaluate_button.isEnabled()
+
+
+# ---- the figures agree with the checkpoint list; the tables are readable (issue 11) ----------------------------
+def _val_dataset(folder):
+    from engine.data import DetectionDataset
+
+    loaded = load_folder(folder)
+    names = sorted(p.name for p in folder.glob("*.jpg"))[2:]  # run1's validation images (project_with_run)
+    return DetectionDataset([a for a in loaded.annotations if Path(a.image_path).name in names], loaded.labels,
+                            64, train=False)
+
+
+def test_the_listed_best_figure_is_what_evaluating_best_pt_finds(qtbot, open_window, project_with_run):
+    """As a short run leaves it: best.pt holds the plain weights that scored the run's mAP@0.5 and an EMA never
+    updated (the initial weights). The list said "best (mAP@0.5 0.009)" and the evaluation found 0.000."""
+    from engine.run_log import write_results
+    from engine.validate import evaluate_model
+
+    folder, checkpoint = project_with_run
+    val = _val_dataset(folder)
+    config = ModelConfig(num_classes=2, backbone="resnet18", image_size=64)
+    scored = []
+    for seed in range(12):  # random weights: some find a few shapes, some none
+        torch.manual_seed(seed)
+        model, _ = build_model(config, "none")
+        scored.append((evaluate_model(model, val, torch.device("cpu"), 4)["map50"], model))
+        plain = next(((s, m) for s, m in scored if s > 0), None)
+        initial = next(((s, m) for s, m in scored if plain and s != plain[0]), None)
+        if plain and initial:
+            break
+    assert plain and initial, "no two random models that score differently"
+    listed = plain[0]
+    save_checkpoint(checkpoint, plain[1], ["circle", "square"], ema=initial[1].state_dict(), ema_updates=0, epoch=1,
+                    metrics={"map50": listed})
+    write_results(checkpoint.parent / "results.csv", [{"epoch": 1, "loss": 1.0, "map50": listed, "map": 0.0}])
+
+    window = open_window(folder)
+    view = open_evaluation(window, checkpoint, start=False)
+    assert f"best (mAP@0.5 {listed:.3f})" in view.checkpoints.currentText()
+    view = evaluate(qtbot, window, checkpoint)
+    assert view.evaluation.voc07.mAP == pytest.approx(listed, abs=1e-6)
+    assert f"VOC07 {listed:.3f}" in view.map_label.text()
+
+
+def test_detections_under_the_threshold_are_counted_apart_from_tp_and_fp(qtbot, open_window, project_with_run,
+                                                                         monkeypatch):
+    """16 detections of a class showed TP 0, FP 0: all scored under the 0.25 threshold, and the table said not."""
+    folder, checkpoint = project_with_run
+    known_detections(monkeypatch, lambda i, boxes: [(*b.xyxy(), 0.1, 0) for b in boxes])  # all "circle", at 0.1
+    window = open_window(folder)
+    view = evaluate(qtbot, window, checkpoint)
+    model = view.ap_model
+    headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
+    assert headers[4:9] == ["Det", "Det ≥ 0.25", "TP", "FP", "Missed"]
+    circle = next(r for r in range(model.rowCount()) if model.rows[r][0] == "circle")
+    detections = sum(len(a.boxes) for a in view.evaluation.images)
+    assert model.rows[circle][4] == detections > 0 and model.rows[circle][5:8] == (0, 0, 0)
+    tip = model.data(model.index(circle, 5), Qt.ItemDataRole.ToolTipRole)
+    assert f"{detections} detection(s) scored ≥ 0.01" in tip and "0 of them score at least the threshold (0.25)" in tip
+
+    view.threshold.setValue(0.05)  # now every one is judged: each is a TP (circles) or a wrong class (squares)
+    headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
+    assert headers[5] == "Det ≥ 0.05"
+    circle = next(r for r in range(model.rowCount()) if model.rows[r][0] == "circle")
+    assert model.rows[circle][5] == detections == model.rows[circle][6] + model.rows[circle][7]
+
+
+@pytest.mark.parametrize("long_names", [False, True], ids=["synth-names", "long-names"])
+def test_image_names_are_readable_on_a_laptop_screen(qtbot, open_window, project_with_run, monkeypatch, long_names):
+    """Image names were cut to "synt..." in the image list: they are shown whole where there is room, else cut
+    in the middle so that their distinguishing end stays; every count column stays in sight."""
+    folder, checkpoint = project_with_run
+    if long_names:  # as long as a camera's, distinct only at their end
+        for i, image in enumerate(sorted(folder.glob("*.jpg"))):
+            image.with_suffix(".xml").rename(folder / f"synthetic_shapes_from_the_generator_{i:04d}.xml")
+            image.rename(folder / f"synthetic_shapes_from_the_generator_{i:04d}.jpg")
+        names = sorted(p.name for p in folder.glob("*.jpg"))
+        (checkpoint.parent / "config.json").write_text(json.dumps({"data": {"train_images": names[:2],
+                                                                             "val_images": names[2:]}}))
+    known_detections(monkeypatch, lambda i, boxes: [(*b.xyxy(), 0.9, 0) for b in boxes])
+    window = open_window(folder)
+    view = evaluate(qtbot, window, checkpoint)
+    window.resize(1366, 740)  # the Evaluate workspace: the panel fills a laptop-sized window
+    qtbot.wait(50)
+    table = view.image_table
+    assert table.textElideMode() == Qt.TextElideMode.ElideMiddle
+    metrics = table.fontMetrics()
+    room = table.columnWidth(0) - 2 * table.style().pixelMetric(table.style().PixelMetric.PM_FocusFrameHMargin) - 2
+    shown = []
+    for row in range(view.image_model.rowCount()):
+        name = view.image_model.rows[row][0]
+        assert view.image_model.data(view.image_model.index(row, 0), Qt.ItemDataRole.ToolTipRole) == name
+        if not long_names:
+            assert table.columnWidth(0) >= metrics.horizontalAdvance(name) + 6, name  # whole, not "synt..."
+        shown.append(metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, room))
+    # cut (if at all) in the middle: the start and the number at the end stay, so two names still differ
+    assert all(text.startswith("synth") and text[-5].isdigit() and text.endswith(".jpg") for text in shown), shown
+    assert len(set(shown)) == len(shown), shown
+    for each in (view.image_table, view.ap_table):  # every column in sight, no sideways scrolling
+        columns = sum(each.columnWidth(c) for c in range(each.model().columnCount()))
+        assert columns <= each.viewport().width(), (each.model(), columns, each.viewport().width())
+
+
+def test_matrix_numbers_are_readable_on_their_cells(qtbot, open_window, project_with_run, monkeypatch):
+    """Dark numbers were drawn on dark red cells: the text colour follows the cell's luminance."""
+    def luminance(color):  # WCAG 2 relative luminance
+        def linear(c):
+            return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+        return 0.2126 * linear(color.redF()) + 0.7152 * linear(color.greenF()) + 0.0722 * linear(color.blueF())
+
+    def contrast_ratio(a, b):
+        high, low = sorted((luminance(a), luminance(b)), reverse=True)
+        return (high + 0.05) / (low + 0.05)
+
+    folder, checkpoint = project_with_run
+    # every box under the wrong name (dark red cells) plus a confident false positive
+    known_detections(monkeypatch, lambda i, boxes: [(*b.xyxy(), 0.9, 1 - ["circle", "square"].index(b.label))
+                                                    for b in boxes] + [(0, 0, 3, 3, 0.95, 0)])
+    window = open_window(folder)
+    view = evaluate(qtbot, window, checkpoint)
+    model = view.matrix_model
+    default_text = view.matrix.palette().color(view.matrix.foregroundRole())
+    coloured = 0
+    for row in range(model.rowCount()):
+        for column in range(model.columnCount()):
+            index = model.index(row, column)
+            background = model.data(index, Qt.ItemDataRole.BackgroundRole)
+            if background is None:
+                continue
+            coloured += 1
+            text = model.data(index, Qt.ItemDataRole.ForegroundRole) or default_text
+            assert contrast_ratio(text, background) >= 4.5, (row, column, text.name(), background.name())
+    assert coloured >= 2
