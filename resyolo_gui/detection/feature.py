@@ -82,6 +82,10 @@ class DetectionFeature(QObject):
         if self.picker.current_checkpoint() is not None:
             self._on_model_chosen(str(self.picker.current_checkpoint()))
 
+    def runs_changed(self) -> None:
+        """A training run finished (connected in :mod:`resyolo_gui.features`): list its checkpoints."""
+        self.picker.refresh()
+
     def can_close(self) -> bool:
         self.cancel(wait=True)  # unaccepted proposals are suggestions, not work: they go with the window
         return True

@@ -64,6 +64,12 @@ class LiveFeature:
             if view is not None:
                 view.set_project(project)
 
+    def runs_changed(self) -> None:
+        """A training run finished (connected in :mod:`resyolo_gui.features`): offer its checkpoints."""
+        for view in (self.live_view, self.detect_folder_window):
+            if view is not None:
+                view.checkpoint.refresh()
+
     def can_close(self) -> bool:
         for view in (self.live_view, self.detect_folder_window):
             if view is not None:
