@@ -146,3 +146,21 @@ def test_opening_another_project_lists_its_runs(qtbot, open_window, image_folder
         window.set_project(Project.open(other))
     picker = detection(window).picker
     assert picker.combo.itemText(1) == "run7 / best.pt"
+
+
+def test_evaluation_window_lists_a_finished_run_and_browses_from_it(qtbot, open_window, image_folder, checkpoint):
+    from resyolo_gui.evaluation import EvaluationFeature
+    from resyolo_gui.training.controller import TrainingFeature
+
+    window = open_window(image_folder)
+    evaluation = next(f for f in window.features if isinstance(f, EvaluationFeature)).open()
+    assert evaluation.checkpoints.count() == 0
+    run = add_run(image_folder, "run1", checkpoint)
+    next(f for f in window.features if isinstance(f, TrainingFeature)).run_finished.emit(
+        {"status": "finished", "out_dir": str(run), "message": "finished", "best_checkpoint": str(run / "best.pt")})
+    assert evaluation.current_checkpoint() == run / "best.pt"
+
+    answer = DialogAnswer(str(run / "best.pt"))
+    evaluation.browse_checkpoint()
+    assert answer.directory == run and answer.open_enabled
+    evaluation.close()
