@@ -90,6 +90,8 @@ def offer_as_proposals(window, ann, output, detector) -> bool:
     if mapping is None or mapping.model_names != detector.class_names:
         mapping = map_classes(detector.class_names, window.project.labels.names, "drop")
     detect.store.put(ann.image_path, ImageProposals(output, (ann.width, ann.height), detector.decode, mapping))
+    if callable(getattr(detect, "update_review_count", None)):
+        detect.update_review_count()  # the Detect panel's "to review" count includes the snapshot
     return True
 
 
