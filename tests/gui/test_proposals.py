@@ -324,3 +324,44 @@ def test_review_count_follows_the_sliders_and_the_decisions(qtbot, open_window, 
     window.canvas.setFocus()
     qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)  # reject the first image's proposals
     qtbot.waitUntil(lambda: "on 4 image(s) to review" in panel_text(), timeout=3000)
+
+
+def test_every_detection_panel_control_leaves_the_labelling_keys_to_the_canvas(
+        qtbot, open_window, image_folder, checkpoint, forward_calls):
+    """Whatever control of the Detection panel was touched last (model list, sliders, buttons), Enter accepts and
+    Esc rejects proposals, and the window-wide labelling keys (next image, draw, class, verify) still act."""
+    from PySide6.QtWidgets import QAbstractButton, QAbstractSlider, QComboBox, QWidget
+
+    window = open_window(image_folder)
+    feature, canvas = detection(window), window.canvas
+    layer = canvas.proposal_layer
+    feature.picker.choose(checkpoint)
+    controls = [w for w in feature.panel.findChildren(QWidget)
+                if isinstance(w, (QComboBox, QAbstractSlider, QAbstractButton)) and w.isVisibleTo(feature.panel)
+                and w.focusPolicy() != Qt.FocusPolicy.NoFocus]
+    assert len(controls) >= 6  # model list, Browse, two sliders, Propose, Auto-label
+    for control in controls:
+        ann = window.current_annotation()
+        run_and_wait(qtbot, feature, feature.propose_current)
+        before = len(ann.boxes)
+        layer.select(layer.proposals()[0])
+        control.setFocus()
+        assert control.hasFocus(), control
+        qtbot.keyClick(control, Qt.Key.Key_Return)
+        assert len(ann.boxes) == before + 1, f"Enter on {type(control).__name__} {control.toolTip()!r}"
+        qtbot.keyClick(control, Qt.Key.Key_Escape)
+        assert layer.proposals() == [], f"Esc on {type(control).__name__}"
+        canvas.undo_stack().undo()
+
+    slider = feature.panel.iou_slider
+    slider.setFocus()
+    row = window.browser.current_row()
+    qtbot.keyClick(slider, Qt.Key.Key_D)
+    assert window.browser.current_row() == row + 1  # next image
+    qtbot.keyClick(slider, Qt.Key.Key_W)
+    assert canvas.is_draw_mode()
+    qtbot.keyClick(slider, Qt.Key.Key_2)
+    assert canvas.current_class() == "dog"
+    verified = window.current_annotation().verified
+    qtbot.keyClick(slider, Qt.Key.Key_Space)
+    assert window.current_annotation().verified is not verified
