@@ -20,13 +20,16 @@ def class_color(class_id: int) -> tuple[int, int, int]:
     return tuple(int(hex_color[i:i + 2], 16) for i in (0, 2, 4))
 
 
-def draw_detections(image: np.ndarray, detections: Detections, class_names: list[str]) -> np.ndarray:
+def draw_detections(image: np.ndarray, detections: Detections, class_names: list[str], *,
+                    font_scale: float | None = None, thickness: int | None = None) -> np.ndarray:
     """A copy of ``image`` (RGB uint8, H x W x 3) with the detections drawn; line width and text grow with
-    the image so they stay readable on large photos and do not swamp small ones."""
+    the image so they stay readable on large photos and do not swamp small ones. ``font_scale`` (OpenCV's,
+    1.0 = text about 22 pixels high) and ``thickness`` (line width in pixels) replace those defaults, e.g. for a
+    picture drawn at the size it is shown on screen (:func:`screen_font_scale`)."""
     canvas = np.ascontiguousarray(image).copy()
     height, width = canvas.shape[:2]
-    thickness = max(1, round(min(height, width) / 300))
-    font_scale = max(0.35, min(height, width) / 900)
+    thickness = max(1, round(min(height, width) / 300)) if thickness is None else max(1, int(thickness))
+    font_scale = max(0.35, min(height, width) / 900) if font_scale is None else float(font_scale)
     boxes = detections.boxes.tolist()
     scores = detections.scores.tolist()
     labels = [int(v) for v in detections.labels.tolist()]
@@ -38,6 +41,15 @@ def draw_detections(image: np.ndarray, detections: Detections, class_names: list
         name = class_names[label] if 0 <= label < len(class_names) else str(label)
         _draw_tag(canvas, f"{name} {score:.2f}", x1, y1, color, font_scale, thickness)
     return canvas
+
+
+def screen_font_scale(width: int, height: int, pixel_ratio: float = 1.0) -> float:
+    """The font scale for tags on a picture shown on screen at ``width`` x ``height`` device pixels: it grows with
+    the picture, but text stays between about 11 and 17 screen pixels high, readable on a 320 x 240 view without
+    covering small boxes, and not shouting on a 1920 x 1080 one."""
+    ratio = max(1.0, float(pixel_ratio))
+    shorter = min(width, height) / ratio  # in screen (device-independent) pixels
+    return ratio * min(0.65, max(0.42, shorter / 1000))
 
 
 def _draw_tag(canvas: np.ndarray, text: str, x: int, y: int, color, font_scale: float, thickness: int) -> None:

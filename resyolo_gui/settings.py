@@ -55,5 +55,16 @@ class AppSettings:
     def set_current_workspace(self, name: str) -> None:
         self._settings.setValue("workspaces/current", name)
 
+    def live_confidence(self, default: float) -> float:
+        """The live view's confidence threshold, as last set (any project: it is about the camera and model)."""
+        try:
+            value = float(self._settings.value("live/confidence", default))
+        except (TypeError, ValueError):
+            return default
+        return value if 0.0 < value < 1.0 else default
+
+    def set_live_confidence(self, value: float) -> None:
+        self._settings.setValue("live/confidence", float(value))
+
     def sync(self) -> None:
         self._settings.sync()

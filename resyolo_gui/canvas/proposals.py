@@ -6,11 +6,16 @@ and the proposal reappears because it no longer duplicates a label). Rejecting m
 store; that is not an edit of the labels and is not on the undo stack.
 
 Keys: Enter accepts the selected (clicked) or else hovered proposal, Ctrl+Enter accepts all, Del rejects the
-selected/hovered one when no label box is selected, Esc rejects all once nothing else is left to cancel.
+selected/hovered one when no label box is selected, Esc rejects all once nothing else is left to cancel. Enter
+and Esc also work while focus is in a widget given to :meth:`ProposalLayer.share_keys_with` (the Detect panel,
+whose sliders keep the focus after a move).
+
+The proposal under the mouse is the one whose score tag is pointed at, else the smallest one containing the
+point: a tag is what the eye aims at, and it may lie over a larger proposal or stick out of its own small box.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QStyleOptionGraphicsItem, QWidget
 
@@ -38,6 +43,11 @@ class ProposalItem(QGraphicsRectItem):
 
     def tag_text(self) -> str:
         return self._tag.text()
+
+    def tag_rect_in_view(self, view) -> QRectF:
+        """Where the tag is drawn in ``view``'s viewport pixels (it keeps its screen size at every zoom)."""
+        anchor = view.mapFromScene(self.mapToScene(self._tag.pos()))
+        return self._tag.boundingRect().translated(anchor.x(), anchor.y())
 
     def set_active(self, active: bool) -> None:
         if active != self.active:
@@ -73,6 +83,20 @@ class ProposalLayer(QObject):
         self.reject_all_action = self._action("&Reject all proposals", [], Qt.ShortcutContext.WindowShortcut,
                                               self.reject_all)
         canvas.addActions([self.accept_one_action, self.accept_all_action, self.reject_all_action])
+
+    def share_keys_with(self, widget: QWidget) -> None:
+        """Let Enter (accept one) and Esc (as on the canvas: cancel, else reject all) act while focus is anywhere
+        in ``widget``. Ctrl+Enter already works in the whole window."""
+        widget.addAction(self.accept_one_action)
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:
+        # An Esc that the focused child left unused (a slider, a button) reaches its parent, the shared widget.
+        if event.type() == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Escape and \
+                event.modifiers() == Qt.KeyboardModifier.NoModifier and self.proposals():
+            self._canvas.escape()
+            return True
+        return super().eventFilter(watched, event)
 
     def _action(self, text, keys, context, slot) -> QAction:
         action = QAction(text, self._canvas)
@@ -117,12 +141,23 @@ class ProposalLayer(QObject):
             action.setEnabled(enabled)
         canvas._update_action_states()
 
-    def proposal_at(self, point: QPointF) -> Proposal | None:
-        """The smallest visible proposal containing ``point`` (scene = image pixels)."""
+    def proposal_at(self, point: QPointF, view_pos: QPointF | None = None) -> Proposal | None:
+        """The proposal whose tag is under ``view_pos`` (viewport pixels, when given), else the smallest visible
+        proposal containing ``point`` (scene = image pixels)."""
+        tagged = self.proposal_with_tag_at(view_pos) if view_pos is not None else None
+        if tagged is not None:
+            return tagged
         hits = [i for i in self._items if i.isVisible() and i.rect().contains(point)]
         if not hits:
             return None
         return min(hits, key=lambda i: i.rect().width() * i.rect().height()).proposal
+
+    def proposal_with_tag_at(self, view_pos: QPointF) -> Proposal | None:
+        """The proposal whose "class 0.87" tag is under ``view_pos``; of overlapping tags, the one drawn on top."""
+        for item in reversed(self._items):  # later items are drawn over earlier ones
+            if item.isVisible() and item.tag_rect_in_view(self._canvas).contains(view_pos):
+                return item.proposal
+        return None
 
     def select(self, proposal: Proposal | None) -> None:
         self._selected = proposal

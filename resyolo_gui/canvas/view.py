@@ -125,6 +125,11 @@ class AnnotationCanvas(BoxEditing, ImageView):
         if self._draw_mode:
             self._start_drawing(point, event.position())
             return
+        tagged = self.proposal_layer.proposal_with_tag_at(event.position())
+        if tagged is not None:  # a click on a proposal's tag picks that proposal, whatever box lies under it
+            self.scene().clearSelection()
+            self.proposal_layer.select(tagged)
+            return
         item = self._box_at(point)
         self.proposal_layer.select(None if item is not None else self.proposal_layer.proposal_at(point))
         if item is None:
@@ -159,7 +164,7 @@ class AnnotationCanvas(BoxEditing, ImageView):
                 item.set_preview_rect(rect.translated(dx, dy))
         else:
             self._update_hover_cursor(event.position(), point)
-            self.proposal_layer.hover(self.proposal_layer.proposal_at(point))
+            self.proposal_layer.hover(self.proposal_layer.proposal_at(point, event.position()))
             super().mouseMoveEvent(event)
         if self._draw_mode:
             self.viewport().update()  # the crosshair follows the mouse
@@ -203,17 +208,21 @@ class AnnotationCanvas(BoxEditing, ImageView):
             event.accept()
             return
         if event.key() == Qt.Key.Key_Escape:
-            if self._gesture is not None:
-                self._cancel_gesture()
-            elif self._draw_mode:
-                self.set_draw_mode(False)
-            elif self.scene().selectedItems() or not self.proposal_layer.proposals():
-                self.scene().clearSelection()
-            else:
-                self.proposal_layer.reject_all()
+            self.escape()
             event.accept()
             return
         super().keyPressEvent(event)
+
+    def escape(self) -> None:
+        """Esc: cancel the gesture, else leave draw mode, else clear the selection, else reject the proposals."""
+        if self._gesture is not None:
+            self._cancel_gesture()
+        elif self._draw_mode:
+            self.set_draw_mode(False)
+        elif self.scene().selectedItems() or not self.proposal_layer.proposals():
+            self.scene().clearSelection()
+        else:
+            self.proposal_layer.reject_all()
 
     # ----------------------------------------------------------------- drawing
     def _start_drawing(self, point: QPointF, press_view: QPointF) -> None:

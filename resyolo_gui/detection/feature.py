@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 
 from engine.autolabel import ClassMapping, ImageProposals, ProposalStore, RawResult, images_to_label, map_classes
@@ -17,6 +17,7 @@ from resyolo_gui.detection.worker import DetectionWorker
 from resyolo_gui.workspaces import add_dock
 
 DEFAULT_CONF, DEFAULT_IOU = 0.25, 0.5
+COUNT_DELAY_MS = 120  # the review count waits for a dragged slider to pause (each count decodes every image)
 
 
 class DetectionFeature(QObject):
@@ -40,6 +41,9 @@ class DetectionFeature(QObject):
         self.layer = window.canvas.proposal_layer
         self.layer.store = self.store
         self.layer.changed.connect(self._proposals_changed)
+        self.layer.share_keys_with(self.panel)  # Enter / Esc still act after a slider took the focus
+        self._count_timer = QTimer(self, singleShot=True, interval=COUNT_DELAY_MS)
+        self._count_timer.timeout.connect(self.update_review_count)
         window.browser.set_proposal_check(self.store.has_proposals)
         self.picker.model_chosen.connect(self._on_model_chosen)
         self.panel.thresholds_changed.connect(self._on_thresholds)
@@ -75,9 +79,14 @@ class DetectionFeature(QObject):
         self.cancel(wait=True)
         self._targets = {}  # results still queued from the old project's run are ignored
         self.store.clear()
+        self.update_review_count()
         self.picker.set_project_folder(project.folder if project is not None else None)
         if self.picker.current_checkpoint() is not None:
             self._on_model_chosen(str(self.picker.current_checkpoint()))
+
+    def runs_changed(self) -> None:
+        """A training run finished (connected in :mod:`resyolo_gui.features`): list its checkpoints."""
+        self.picker.refresh()
 
     def can_close(self) -> bool:
         self.cancel(wait=True)  # unaccepted proposals are suggestions, not work: they go with the window
@@ -189,12 +198,14 @@ class DetectionFeature(QObject):
         done = self.panel.progress.value()
         total = len(worker.paths) if worker is not None else 0
         stopped = " (cancelled)" if worker is not None and worker.isInterruptionRequested() else ""
-        waiting = sum(1 for a in self.window.project.annotations if self.store.has_proposals(a)) \
-            if self.window.project else 0
-        text = f"Detected on {done:,} of {total:,} image(s){stopped}; {waiting:,} image(s) have proposals to review."
+        images, _proposals = self.update_review_count()
+        # The panel keeps what stays true; the count changes with the sliders and is kept current beside it.
+        text = f"Detected on {done:,} of {total:,} image(s){stopped}."
         if self._failures:
             text += "\nProblems:\n" + "\n".join(self._failures[:10])
-        self._status(text)
+        self.panel.status_label.setText(text)
+        self.window.statusBar().showMessage(
+            f"Detected on {done:,} of {total:,} image(s){stopped}; {images:,} image(s) have proposals to review.", 5000)
         self.window.browser.refilter()
 
     # ----------------------------------------------------------------- showing
@@ -203,6 +214,7 @@ class DetectionFeature(QObject):
         self.layer.sync()
         if self.window.browser.proxy.mode == "proposals":
             self.window.browser.refilter()
+        self._count_timer.start()
 
     def _proposals_changed(self, ann) -> None:
         if ann is self.window.canvas.annotation():
@@ -210,6 +222,26 @@ class DetectionFeature(QObject):
         project = self.window.project
         if project is not None:
             self.window.browser.refresh_row(project.annotations.index(ann))
+        if not self.is_running():  # while detecting, the count comes once at the end
+            self._count_timer.start()
+
+    def review_counts(self) -> tuple[int, int]:
+        """(images with proposals to review, proposals in all) at the current thresholds, after rejections and
+        without those that duplicate a label: what the canvas and the "Has proposals" filter show."""
+        project = self.window.project
+        if project is None:
+            return 0, 0
+        by_path = {Path(a.image_path): a for a in project.annotations}
+        shown = [len(self.store.visible(by_path[path])) for path in self.store.paths() if path in by_path]
+        return sum(1 for n in shown if n), sum(shown)
+
+    def update_review_count(self) -> tuple[int, int]:
+        self._count_timer.stop()
+        images, proposals = self.review_counts()
+        self.panel.review_label.setText(
+            f"{proposals:,} proposal(s) on {images:,} image(s) to review." if proposals else
+            ("No proposals to review at these thresholds." if self.store.paths() else ""))
+        return images, proposals
 
     def _status(self, text: str) -> None:
         self.panel.status_label.setText(text)

@@ -1,4 +1,4 @@
-"""Choosing the detector: a checkpoint of one of the project's runs, or any checkpoint file.
+"""Choosing the detector: a checkpoint of one of the project's runs, or any checkpoint or exported ONNX file.
 
 Shows what the user needs to judge the choice before running it: the classes, the input size and backbone,
 the epoch and the validation figures (the checkpoint's own metrics, else the best mAP50 in its run's results).
@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from engine.checkpoint import CheckpointError, load_checkpoint
 from engine.runs import list_runs
+from resyolo_gui.model_dialog import ask_model_file
 
 METRIC_NAMES = {"map50": "mAP50", "map": "mAP50-95", "ema_map50": "EMA mAP50", "ema_map": "EMA mAP50-95",
                 "voc07_map": "VOC07 mAP"}
@@ -24,12 +25,17 @@ class CheckpointInfo:
     class_names: list[str]
     image_size: int
     backbone: str
-    epoch: int
+    epoch: int | None  # None: an exported ONNX model, which does not record it
     metrics: dict = field(default_factory=dict)
 
     @classmethod
     def read(cls, path: Path | str) -> "CheckpointInfo":
         """Raises CheckpointError (naming the file and the problem) for anything that is not a usable checkpoint."""
+        if Path(path).suffix.lower() == ".onnx":
+            from engine.onnx_runtime import OnnxModel  # onnxruntime is only loaded for an ONNX file
+
+            model = OnnxModel(path, "cpu")
+            return cls(Path(path), list(model.class_names), model.config.image_size, model.config.backbone, None)
         state = load_checkpoint(path)
         config = state["model_config"]
         metrics = {k: float(v) for k, v in (state.get("metrics") or {}).items() if isinstance(v, (int, float))}
@@ -41,7 +47,8 @@ class CheckpointInfo:
         if not figures and run_best_map50 is not None:
             figures = [f"best mAP50 of its run {run_best_map50:.3f}"]
         return "\n".join([
-            f"{self.path.name}: {self.backbone}, input {self.image_size} x {self.image_size}, epoch {self.epoch}",
+            f"{self.path.name}: {self.backbone}, input {self.image_size} x {self.image_size}, "
+            + (f"epoch {self.epoch}" if self.epoch is not None else "exported ONNX model"),
             f"{len(self.class_names)} classes: {', '.join(self.class_names)}",
             "validation: " + (", ".join(figures) if figures else "no figures recorded"),
         ])
@@ -56,11 +63,12 @@ class ModelPicker(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._current: CheckpointInfo | None = None
+        self._project_folder: Path | None = None
         self._run_best: dict[Path, float | None] = {}
         self.combo = QComboBox(self)
         self.combo.setToolTip("Checkpoints of this project's training runs")
         self.browse_button = QPushButton("Browse…", self)
-        self.browse_button.setToolTip("Choose any ResYOLO checkpoint file (.pt)")
+        self.browse_button.setToolTip("Choose any ResYOLO checkpoint (.pt) or exported model (.onnx)")
         self.info_label = QLabel("No model chosen.", self)
         self.info_label.setWordWrap(True)
         row = QHBoxLayout()
@@ -83,8 +91,13 @@ class ModelPicker(QWidget):
     def current_info(self) -> CheckpointInfo | None:
         return self._current
 
+    def refresh(self) -> None:
+        """List the project's runs again (a run finished, or was deleted); the chosen model stays."""
+        self.set_project_folder(self._project_folder)
+
     def set_project_folder(self, folder: Path | str | None) -> None:
         """List the checkpoints of ``folder``'s runs (newest run first, best.pt before last.pt)."""
+        self._project_folder = Path(folder) if folder is not None else None
         entries = []
         self._run_best.clear()
         for run in list_runs(folder) if folder is not None else []:
@@ -139,6 +152,4 @@ class ModelPicker(QWidget):
             self.choose(path)
 
     def _ask_checkpoint_file_dialog(self) -> str | None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a ResYOLO checkpoint", "",
-                                              "PyTorch checkpoints (*.pt *.pth);;All files (*)")
-        return path or None
+        return ask_model_file(self, "Choose a ResYOLO checkpoint", self._project_folder)

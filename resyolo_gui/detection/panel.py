@@ -37,6 +37,8 @@ class DetectionPanel(QWidget):
         self.cancel_button = QPushButton("Cancel", self)
         self.status_label = QLabel(self)
         self.status_label.setWordWrap(True)
+        self.review_label = QLabel(self)  # how many proposals wait for review, at the thresholds shown
+        self.review_label.setWordWrap(True)
         form = QFormLayout()
         for text, slider, value in (("Confidence", self.conf_slider, self.conf_value),
                                     ("NMS IoU", self.iou_slider, self.iou_value)):
@@ -55,6 +57,7 @@ class DetectionPanel(QWidget):
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addLayout(progress)
+        layout.addWidget(self.review_label)
         layout.addWidget(self.status_label)
         layout.addStretch(1)
         self.conf_slider.valueChanged.connect(self._on_slider)

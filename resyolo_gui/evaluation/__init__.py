@@ -53,6 +53,11 @@ class EvaluationFeature:
             self.evaluation_window._show_results(None)
             self.evaluation_window.refresh_checkpoints()
 
+    def runs_changed(self) -> None:
+        """A training run finished (connected in :mod:`resyolo_gui.features`): list its checkpoints."""
+        if self.evaluation_window is not None and not self.evaluation_window.is_running():
+            self.evaluation_window.refresh_checkpoints()
+
     def can_close(self) -> bool:
         # Detection is only reading: stopping it loses nothing, so closing never needs to ask.
         if self.evaluation_window is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QHeaderView,
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QHBoxLayout, QHeaderView,
                                QLabel, QProgressBar, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget)
 
 from engine.analysis import DEFAULT_SCORE_THRESHOLD
@@ -18,6 +18,7 @@ from resyolo_gui.evaluation.comparison import ComparisonView
 from resyolo_gui.evaluation.pr_plot import PRPlot
 from resyolo_gui.evaluation.tables import APTableModel, ConfusionMatrixModel, ImageListModel
 from resyolo_gui.evaluation.worker import EvaluationThread
+from resyolo_gui.model_dialog import ask_model_file
 
 NAME_COLUMN_MIN, NAME_COLUMN_MAX = 90, 320  # px; a name cut to fit keeps its end (the tooltip has it whole)
 
@@ -155,8 +156,8 @@ class EvaluationWindow(QWidget):
         return Path(data) if data else None
 
     def browse_checkpoint(self) -> None:
-        start = str(self.main_window.project.folder) if self.main_window.project else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a checkpoint", start, "Checkpoints (*.pt *.pth);;All files (*)")
+        project = self.main_window.project
+        path = ask_model_file(self, "Choose a checkpoint", project.folder if project is not None else None)
         if path:
             self.refresh_checkpoints(Path(path))
 

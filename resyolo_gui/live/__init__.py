@@ -30,7 +30,7 @@ class LiveFeature:
 
     def show_live_view(self) -> LiveView:
         if self.live_view is None:
-            self.live_view = LiveView(self.window)
+            self.live_view = LiveView(self.window, getattr(self.window, "settings", None))
             self.live_view.set_project(self.project)
             self.live_view.snapshot_taken.connect(self._on_snapshot)
         self.live_view.show()
@@ -47,7 +47,8 @@ class LiveFeature:
 
     def _on_snapshot(self, ann, detections, output, detector) -> None:
         self.snapshot_detections[Path(ann.image_path)] = detections
-        offered = offer_as_proposals(self.window, ann, output, detector)
+        live_conf = self.live_view.confidence() if self.live_view is not None else None
+        offered = offer_as_proposals(self.window, ann, output, detector, min_conf=live_conf)
         browser = self.window.browser
         row = browser.current_row()
         browser.set_project(self.project)  # the browser lists project.annotations, which gained the snapshot
@@ -64,6 +65,12 @@ class LiveFeature:
             if view is not None:
                 view.set_project(project)
 
+    def runs_changed(self) -> None:
+        """A training run finished (connected in :mod:`resyolo_gui.features`): offer its checkpoints."""
+        for view in (self.live_view, self.detect_folder_window):
+            if view is not None:
+                view.checkpoint.refresh()
+
     def can_close(self) -> bool:
         for view in (self.live_view, self.detect_folder_window):
             if view is not None:
@@ -71,10 +78,11 @@ class LiveFeature:
         return True
 
 
-def offer_as_proposals(window, ann, output, detector) -> bool:
+def offer_as_proposals(window, ann, output, detector, min_conf: float | None = None) -> bool:
     """Put a snapshot's raw output in the Detect feature's proposal store (reviewed and accepted like any other
     proposals). Classes map by name as the Detect feature's model does when it is the same model, else
-    classes the project lacks are dropped (the live view never changes the class list by itself)."""
+    classes the project lacks are dropped (the live view never changes the class list by itself). With
+    ``min_conf`` (the live view's threshold), the snapshot never proposes what the live view did not show."""
     from engine.autolabel import ImageProposals, map_classes
 
     detect = next((f for f in getattr(window, "features", []) if hasattr(f, "store") and hasattr(f, "mapping")), None)
@@ -83,7 +91,13 @@ def offer_as_proposals(window, ann, output, detector) -> bool:
     mapping = detect.mapping
     if mapping is None or mapping.model_names != detector.class_names:
         mapping = map_classes(detector.class_names, window.project.labels.names, "drop")
-    detect.store.put(ann.image_path, ImageProposals(output, (ann.width, ann.height), detector.decode, mapping))
+    decode = detector.decode
+    if min_conf is not None:
+        def decode(out, sizes, conf=None, iou=None):
+            return detector.decode(out, sizes, max(min_conf, detector.conf_threshold if conf is None else conf), iou)
+    detect.store.put(ann.image_path, ImageProposals(output, (ann.width, ann.height), decode, mapping))
+    if callable(getattr(detect, "update_review_count", None)):
+        detect.update_review_count()  # the Detect panel's "to review" count includes the snapshot
     return True
 
 

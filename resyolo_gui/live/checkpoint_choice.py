@@ -1,13 +1,14 @@
 """A small checkpoint chooser for the live view and folder detection: the project's run checkpoints in a combo,
-plus Browse... for any ``.pt`` file on disk."""
+plus Browse... for any checkpoint or exported ``.onnx`` model on disk."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QPushButton, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QWidget
 
 from engine.runs import list_runs
+from resyolo_gui.model_dialog import ask_model_file
 
 
 class CheckpointChoice(QWidget):
@@ -15,6 +16,7 @@ class CheckpointChoice(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self.project_folder: Path | None = None
         self.combo = QComboBox(self)
         self.combo.setMinimumContentsLength(28)
         self.combo.setPlaceholderText("Choose a checkpoint…")
@@ -25,9 +27,12 @@ class CheckpointChoice(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.combo, 1)
         layout.addWidget(browse)
+        # Asked for a file by Browse...; tests replace it.
+        self.ask_model_file = lambda: ask_model_file(self, "Choose a ResYOLO checkpoint", self.project_folder)
 
     def set_project_folder(self, folder: Path | None) -> None:
         """List the best and last checkpoints of the project's runs (newest run first); keeps a browsed file."""
+        self.project_folder = Path(folder) if folder is not None else None
         kept = [(self.combo.itemText(i), self.combo.itemData(i)) for i in range(self.combo.count())
                 if not self.combo.itemText(i).startswith("run ")]
         current = self.checkpoint()
@@ -57,7 +62,11 @@ class CheckpointChoice(QWidget):
         data = self.combo.currentData()
         return Path(data) if data else None
 
+    def refresh(self) -> None:
+        """List the project's runs again (a run finished); the chosen checkpoint stays chosen."""
+        self.set_project_folder(self.project_folder)
+
     def browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a ResYOLO checkpoint", "", "Checkpoints (*.pt *.pth);;All files (*)")
+        path = self.ask_model_file()
         if path:
             self.set_checkpoint(path)

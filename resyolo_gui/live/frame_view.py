@@ -18,9 +18,9 @@ _BACKGROUND = QColor("#202020")
 _TEXT = QColor("#d0d0d0")
 
 
-def frame_for_display(picture: np.ndarray, size: tuple[int, int] | None, pixel_ratio: float = 1.0) -> QImage:
-    """An RGB frame -> a QImage (holding its own pixels) in the 32-bit format Qt paints fastest, fitted (aspect
-    kept) into ``size`` = (width, height) in device pixels when given. Called on a worker thread."""
+def fit_for_display(picture: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
+    """An RGB frame fitted (aspect kept) into ``size`` = (width, height) in device pixels; as it is without a size.
+    The worker draws the boxes on this, so their tags have a screen size whatever the frame's resolution."""
     height, width = picture.shape[:2]
     if size is not None and size[0] > 0 and size[1] > 0:
         scale = min(size[0] / width, size[1] / height)
@@ -28,6 +28,17 @@ def frame_for_display(picture: np.ndarray, size: tuple[int, int] | None, pixel_r
         if fitted != (width, height):
             shrink = scale < 1
             picture = cv2.resize(picture, fitted, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    return picture
+
+
+def frame_for_display(picture: np.ndarray, size: tuple[int, int] | None, pixel_ratio: float = 1.0) -> QImage:
+    """An RGB frame -> a QImage (holding its own pixels) in the 32-bit format Qt paints fastest, fitted (aspect
+    kept) into ``size`` = (width, height) in device pixels when given. Called on a worker thread."""
+    return to_qimage(fit_for_display(picture, size), pixel_ratio)
+
+
+def to_qimage(picture: np.ndarray, pixel_ratio: float = 1.0) -> QImage:
+    """An RGB picture -> a QImage of the same size in ``Format_RGB32``."""
     bgra = cv2.cvtColor(picture, cv2.COLOR_RGB2BGRA)  # Format_RGB32 is 0xffRRGGBB: B, G, R, A bytes in memory
     # No copy: given the array itself, PySide6 keeps a reference to it for as long as the QImage (or any Qt copy
     # of it) lives.

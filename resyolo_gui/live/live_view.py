@@ -10,14 +10,15 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSlider,
+                               QVBoxLayout, QWidget)
 
 from engine.predict import Detector
 from engine.sources import VIDEO_EXTENSIONS, SourceError
 from engine.stream import LatestFrameReader
 from resyolo_gui.live.checkpoint_choice import CheckpointChoice
 from resyolo_gui.live.frame_view import FrameView
-from resyolo_gui.live.live_worker import LiveDetectionThread, LiveStats
+from resyolo_gui.live.live_worker import DEFAULT_CONFIDENCE, LiveDetectionThread, LiveStats
 from resyolo_gui.screen_fit import fit_to_screen
 
 STATUS_INTERVAL_S = 0.25  # the status line's figures are refreshed at most this often
@@ -32,9 +33,10 @@ class LiveView(QWidget):
     snapshot_taken = Signal(object, object, object, object)
     stopped = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, settings=None):
         super().__init__(parent, Qt.Window)
         self.setWindowTitle("Live view — ResYOLO")
+        self.settings = settings  # AppSettings: keeps the confidence threshold between sessions
         self.project = None
         self.thread: LiveDetectionThread | None = None
         self._detector: Detector | None = None
@@ -53,6 +55,16 @@ class LiveView(QWidget):
         video_button = QPushButton("Video file…", self)
         video_button.clicked.connect(self._choose_video)
         self.checkpoint = CheckpointChoice(self)
+        self.conf_slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.conf_slider.setRange(1, 99)  # hundredths
+        self.conf_slider.setToolTip("Detections scoring below this are not shown, recorded or put in a snapshot")
+        self.conf_slider.setMinimumWidth(120)
+        confidence = self.settings.live_confidence(DEFAULT_CONFIDENCE) if self.settings is not None \
+            else DEFAULT_CONFIDENCE
+        self.conf_slider.setValue(round(confidence * 100))
+        self.conf_value = QLabel(self)
+        self.conf_value.setMinimumWidth(self.conf_value.fontMetrics().horizontalAdvance("0.00") + 4)
+        self.conf_slider.valueChanged.connect(self._on_confidence)
         self.every_frame = QCheckBox("Process every frame (video files: no dropping, not real time)", self)
         self.low_latency = QCheckBox("Low latency", self)
         self.low_latency.setToolTip("One frame at a time, on all CPU cores: each frame's boxes come sooner, but fewer "
@@ -79,6 +91,9 @@ class LiveView(QWidget):
         model_row = QHBoxLayout()
         model_row.addWidget(QLabel("Model:", self))
         model_row.addWidget(self.checkpoint, 1)
+        model_row.addWidget(QLabel("Confidence:", self))
+        model_row.addWidget(self.conf_slider)
+        model_row.addWidget(self.conf_value)
         buttons = QHBoxLayout()
         buttons.addWidget(self.every_frame, 1)
         buttons.addWidget(self.low_latency)
@@ -90,7 +105,22 @@ class LiveView(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.picture, 1)
         layout.addWidget(self.status)
+        self._show_confidence()
         self._update_buttons()
+
+    # ----------------------------------------------------------------- confidence
+    def confidence(self) -> float:
+        return self.conf_slider.value() / 100
+
+    def _show_confidence(self) -> None:
+        self.conf_value.setText(f"{self.confidence():.2f}")
+
+    def _on_confidence(self) -> None:
+        self._show_confidence()
+        if self.thread is not None:
+            self.thread.conf_threshold = self.confidence()  # from the next frame on
+        if self.settings is not None:
+            self.settings.set_live_confidence(self.confidence())
 
     # ----------------------------------------------------------------- project
     def set_project(self, project) -> None:
@@ -120,6 +150,7 @@ class LiveView(QWidget):
         except SourceError as exc:
             return self._fail(str(exc))
         self.thread = thread = LiveDetectionThread(model, reader, self, low_latency=self.low_latency.isChecked())
+        thread.conf_threshold = self.confidence()
         thread.frame_ready.connect(self._show_frame)
         thread.model_ready.connect(lambda detector: self._on_model_ready(thread, path, detector))
         thread.stopped.connect(lambda reason: self._on_stopped(thread, reason))

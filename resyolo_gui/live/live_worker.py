@@ -25,11 +25,13 @@ from PySide6.QtGui import QImage
 
 from engine.boxes import Detections
 from engine.checkpoint import CheckpointError
-from engine.draw import draw_detections
+from engine.draw import draw_detections, screen_font_scale
 from engine.predict import Detector
 from engine.stream import Frame, LatestFrameReader, VideoRecorder
 from engine.streams import StreamPlan, cpu_thread_limit, plan_streams
-from resyolo_gui.live.frame_view import frame_for_display
+from resyolo_gui.live.frame_view import fit_for_display, to_qimage
+
+DEFAULT_CONFIDENCE = 0.25
 
 
 @dataclass
@@ -69,6 +71,9 @@ class LiveDetectionThread(QThread):
         self._record_path: Path | None = None  # set by the GUI, acted on by the streams
         # Set by the GUI, in one assignment: (size in device pixels that frames are fitted to, device pixel ratio).
         self.display: tuple[tuple[int, int] | None, float] = (None, 1.0)
+        # Set by the GUI (the live view's slider): detections scoring below it are neither shown, recorded nor
+        # handed to a snapshot.
+        self.conf_threshold = DEFAULT_CONFIDENCE
         self._recorder: VideoRecorder | None = None
 
     # ----------------------------------------------------------------- called from the GUI thread
@@ -126,7 +131,7 @@ class LiveDetectionThread(QThread):
                     # Detector.detect, unrolled to keep the raw output: a snapshot's proposals are re-decoded from it.
                     output = self.detector.forward(self.detector.preprocess([frame.image])).cpu()
                     size = (frame.image.shape[1], frame.image.shape[0])
-                    detections = self.detector.decode(output, [size])[0].to("cpu")
+                    detections = self.detector.decode(output, [size], self.conf_threshold)[0].to("cpu")
                     self._publish(frame, detections, output)
         except Exception as exc:  # the model or drawing failed: say so in the view rather than die silently
             self._end(f"stopped by an error: {type(exc).__name__}: {exc}")
@@ -155,15 +160,20 @@ class LiveDetectionThread(QThread):
                     self.stats.late = self._late
                 return
             self._shown_index = frame.index
-            picture = draw_detections(frame.image, detections, self.detector.class_names)
             now = time.perf_counter()
             self._times = [t for t in self._times if now - t < 1.0] + [now]
             fps = (len(self._times) - 1) / (self._times[-1] - self._times[0]) if len(self._times) > 1 else 0.0
             latency = (now - frame.captured) * 1000
             dropped = self.reader.dropped + self._late
-            _draw_status(picture, f"{fps:.1f} FPS  {latency:.0f} ms  dropped {dropped}")
-            self._record(picture, fps)
-            image = frame_for_display(picture, *self.display)
+            status = f"{fps:.1f} FPS  {latency:.0f} ms  dropped {dropped}"
+            with self._lock:
+                recording = self._record_path is not None
+            if recording or self._recorder is not None:
+                # The file keeps the frame's own resolution, its tags sized to it (engine.draw's defaults).
+                full = draw_detections(frame.image, detections, self.detector.class_names)
+                _draw_status(full, status)
+                self._record(full, fps)
+            image = self._display_picture(frame.image, detections, status)
             with self._lock:
                 self._picture, self._last = image, (frame.image, detections, output)
                 s = self.stats
@@ -171,6 +181,20 @@ class LiveDetectionThread(QThread):
                 tell_view, self._picture_taken = self._picture_taken, False
         if tell_view:
             self.frame_ready.emit()
+
+    def _display_picture(self, picture: np.ndarray, detections: Detections, status: str) -> QImage:
+        """The frame fitted to the view first, then drawn on: tags and lines have a screen size, so a 320 x 240
+        camera shown large does not get huge labels, nor a 1920 x 1080 one shown small unreadable ones."""
+        size, ratio = self.display
+        fitted = fit_for_display(picture, size)
+        sx, sy = fitted.shape[1] / picture.shape[1], fitted.shape[0] / picture.shape[0]
+        scaled = Detections(detections.boxes * torch.tensor([sx, sy, sx, sy], dtype=detections.boxes.dtype),
+                            detections.scores, detections.labels)
+        font_scale = screen_font_scale(fitted.shape[1], fitted.shape[0], ratio)
+        shown = draw_detections(fitted, scaled, self.detector.class_names, font_scale=font_scale,
+                                thickness=max(1, round(2 * ratio)))
+        _draw_status(shown, status, font_scale)
+        return to_qimage(shown, ratio)
 
     def _record(self, picture: np.ndarray, fps: float) -> None:
         with self._lock:
@@ -202,9 +226,9 @@ class LiveDetectionThread(QThread):
             self.stats.recording = None
 
 
-def _draw_status(picture: np.ndarray, text: str) -> None:
+def _draw_status(picture: np.ndarray, text: str, scale: float | None = None) -> None:
     """FPS and latency in the top-left corner, white on a dark band so it reads on any picture."""
-    scale = max(0.4, min(picture.shape[:2]) / 700)
+    scale = max(0.4, min(picture.shape[:2]) / 700) if scale is None else scale
     thickness = max(1, round(scale * 1.5))
     (width, height), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
     cv2.rectangle(picture, (0, 0), (width + 8, height + baseline + 8), (0, 0, 0), cv2.FILLED)

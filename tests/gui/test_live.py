@@ -101,7 +101,9 @@ def test_snapshot_adds_an_image_to_the_project(open_window, image_folder, checkp
     assert entry is not None and entry.size == (96, 64) and entry.mapping.model_names == CLASSES
     found = len(feature.snapshot_detections[Path(ann.image_path)].scores)
     assert len(entry.decoded(0.25, 0.5)) == found  # project classes cat, dog: nothing dropped
-    assert entry.decoded(0.01, 0.5)  # re-decoded from the kept raw output at a lower threshold
+    # Re-decoded from the kept raw output, but never below the live view's threshold (0.25): the snapshot
+    # proposes what the live view showed.
+    assert len(entry.decoded(0.01, 0.5)) == found
     second = view.snapshot()  # not running any more: nothing saved, a message instead
     assert second is None and "running" in view.status.text()
 
@@ -334,3 +336,114 @@ def test_frame_view_paints_the_frame_fitted_in_its_own_colours(qtbot):
     assert (frame_for_display(frame, (60, 1000)).width(), frame_for_display(frame, (60, 1000)).height()) == (60, 30)
     view.set_message("Cannot open camera 0")
     assert view.image() is None and view.message() == "Cannot open camera 0"
+
+
+def fixed_live_output(detections):
+    """Raw output of the 64-pixel, 2-class model (2 x 2 grid, 2 boxes a cell) with ``detections`` =
+    (cx, cy, w, h, confidence, class) in fractions of the frame, one per cell."""
+    def forward(self, batch):
+        out = torch.zeros(len(batch), 2, 2, 12)
+        for cx, cy, w, h, conf, label in detections:
+            col, row = int(cx * 2), int(cy * 2)
+            out[:, row, col, :5] = torch.tensor([cx * 2 - col, cy * 2 - row, w, h, conf])
+            out[:, row, col, 10 + label] = 1.0
+        return out
+    return forward
+
+
+def test_live_confidence_slider_filters_the_detections_and_is_remembered(qtbot, checkpoint, video, tmp_path,
+                                                                         monkeypatch):
+    from engine.predict import Detector
+    from resyolo_gui.live.live_view import LiveView
+    from resyolo_gui.settings import AppSettings
+
+    monkeypatch.setattr(Detector, "forward", fixed_live_output([(0.25, 0.25, 0.3, 0.3, 0.9, 0),
+                                                                (0.75, 0.75, 0.3, 0.3, 0.4, 1)]))
+    settings_file = tmp_path / "settings.ini"
+    view = LiveView(settings=AppSettings(settings_file))
+    qtbot.addWidget(view)
+    view.show()
+    assert view.conf_slider.value() == 25 and view.conf_value.text() == "0.25"
+    view.checkpoint.set_checkpoint(checkpoint)
+    view.source_edit.setText(str(video))
+    assert view.start(), view.status.text()
+    qtbot.waitUntil(lambda: view.thread.last_frame() is not None, timeout=10000)
+    scores = view.thread.last_frame()[1].scores.tolist()
+    assert sorted(round(s, 2) for s in scores) == [0.4, 0.9]
+
+    view.conf_slider.setValue(50)  # while running: from the next frame on
+    assert view.conf_value.text() == "0.50"
+    qtbot.waitUntil(lambda: [round(s, 2) for s in view.thread.last_frame()[1].scores.tolist()] == [0.9],
+                    timeout=10000)
+    view.stop()
+    view.close()
+
+    again = LiveView(settings=AppSettings(settings_file))  # a later session
+    qtbot.addWidget(again)
+    assert again.conf_slider.value() == 50 and again.conf_value.text() == "0.50"
+
+
+def test_a_snapshot_keeps_only_what_the_live_view_showed(open_window, image_folder, checkpoint, video, qtbot,
+                                                         monkeypatch):
+    from engine.predict import Detector
+
+    monkeypatch.setattr(Detector, "forward", fixed_live_output([(0.25, 0.25, 0.3, 0.3, 0.9, 0),
+                                                                (0.75, 0.75, 0.3, 0.3, 0.4, 1)]))
+    window = open_window(image_folder)
+    feature = live_feature(window)
+    view = feature.show_live_view()
+    view.settings = None  # this test's threshold is not for the other tests' sessions
+    view.conf_slider.setValue(60)
+    view = start_view(feature, checkpoint, video, qtbot)
+    ann = view.snapshot()
+    assert ann is not None and "(1 cat as proposals)" in view.status.text()
+    view.stop()
+    assert feature.snapshot_detections[Path(ann.image_path)].scores.tolist() == pytest.approx([0.9])
+    detect = next(f for f in window.features if hasattr(f, "store"))
+    entry = detect.store.entry(ann.image_path)
+    assert [p.box.label for p in entry.decoded(0.25, 0.5)] == ["cat"]  # the Detect panel's 0.25 adds no dog
+    view.close()
+
+
+def tag_rows(image, color: tuple[int, int, int], above_y: int) -> int:
+    """The height of the tag (filled in ``color``) above row ``above_y`` of a Format_RGB32 QImage: from the first
+    to the last row holding a dozen pixels of about that colour."""
+    width, height = image.width(), image.height()
+    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(height, image.bytesPerLine())[:, :width * 4]
+    rgb = pixels.reshape(height, width, 4)[:, :, 2::-1].astype(int)
+    near = (np.abs(rgb - np.array(color)) <= 40).all(axis=2).sum(axis=1)[:above_y]
+    rows = np.flatnonzero(near >= 12)
+    return int(rows[-1] - rows[0] + 1) if len(rows) else 0
+
+
+@pytest.mark.parametrize("frame_size", [(160, 120), (320, 240), (1920, 1080)])
+def test_live_labels_are_sized_for_the_screen_whatever_the_frame_size(qtbot, checkpoint, tmp_path, monkeypatch,
+                                                                      frame_size):
+    from engine.draw import class_color
+    from engine.predict import Detector
+    from resyolo_gui.live.live_view import LiveView
+
+    width, height = frame_size
+    path = tmp_path / "frames.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (width, height))
+    for _ in range(8):
+        writer.write(np.full((height, width, 3), 40, np.uint8))
+    writer.release()
+    monkeypatch.setattr(Detector, "forward", fixed_live_output([(0.75, 0.75, 0.3, 0.3, 0.9, 0)]))
+    view = LiveView()
+    qtbot.addWidget(view)
+    view.resize(900, 680)
+    view.show()
+    qtbot.waitExposed(view)
+    view.checkpoint.set_checkpoint(checkpoint)
+    view.source_edit.setText(str(path))
+    view.every_frame.setChecked(True)
+    with qtbot.waitSignal(view.stopped, timeout=30000):
+        assert view.start()
+    image = view.picture.image()
+    assert image is not None and view.picture.image_rect().width() >= 600  # shown large: a 320 x 240 one scaled up
+    box_top = round(0.6 * image.height())
+    rows = tag_rows(image, class_color(0), box_top - 3)
+    # Text of 11 to 17 screen pixels (was: drawn on the frame, then scaled with it: 24 pixels high for a 320 x 240
+    # camera, 48 for 160 x 120, covering small boxes).
+    assert 11 <= rows <= 20, f"a {width} x {height} frame's tag is {rows} screen pixels high"

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
 
 from engine.checkpoint import save_checkpoint
 from engine.config import ModelConfig
@@ -16,6 +18,8 @@ from engine.predict import Detector
 from resyolo_gui.canvas.box_item import BoxItem
 from resyolo_gui.detection.dialogs import AutoLabelOptions
 from resyolo_gui.detection.feature import DetectionFeature
+
+COUNT_DELAY_MS = 120  # resyolo_gui.detection.feature.COUNT_DELAY_MS: the count waits for a dragged slider to pause
 
 # (cx, cy, w, h, confidence, class) as fractions of the image, one per grid cell of the 64-pixel model (2 x 2).
 # The third duplicates img0's cat label (4, 5, 30, 40) in a 64 x 48 image: IoU ~0.97, hidden.
@@ -209,3 +213,155 @@ def test_replacing_existing_labels_is_an_explicit_undoable_choice(
     assert old not in ann.boxes and len(ann.boxes) == 3 and layer.proposals() == []
     window.canvas.undo_stack().undo()
     assert ann.boxes == [old] and ann.boxes[0] is old
+
+
+def test_enter_ctrl_enter_and_esc_act_on_proposals_after_a_slider_took_the_focus(
+        qtbot, open_window, image_folder, checkpoint, forward_calls):
+    window = open_window(image_folder)
+    feature, canvas = detection(window), window.canvas
+    ann, layer = window.current_annotation(), canvas.proposal_layer
+    feature.picker.choose(checkpoint)
+    run_and_wait(qtbot, feature, feature.propose_current)
+    layer.select(layer.proposals()[0])  # the cat, clicked on the canvas
+    slider = feature.panel.conf_slider
+    qtbot.mouseClick(slider, Qt.MouseButton.LeftButton)  # a slider takes the focus when touched
+    slider.setFocus()
+    qtbot.keyClick(slider, Qt.Key.Key_Left)
+    assert slider.hasFocus() and slider.value() != 25
+
+    qtbot.keyClick(slider, Qt.Key.Key_Return)  # was: nothing (the accept key only worked inside the canvas)
+    assert [b.label for b in ann.boxes] == ["cat", "cat"]
+    canvas.undo_stack().undo()
+    layer.select(layer.proposals()[0])
+    qtbot.keyClick(slider, Qt.Key.Key_Enter, Qt.KeyboardModifier.KeypadModifier)  # the keypad's Enter too
+    assert [b.label for b in ann.boxes] == ["cat", "cat"]
+    canvas.undo_stack().undo()
+    assert len(ann.boxes) == 1
+    qtbot.keyClick(slider, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert [b.label for b in ann.boxes] == ["cat", "cat", "dog"]
+    canvas.undo_stack().undo()
+    assert len(layer.proposals()) == 2 and slider.hasFocus()
+    qtbot.keyClick(slider, Qt.Key.Key_Escape)
+    assert layer.proposals() == [] and len(ann.boxes) == 1  # rejected, as Esc does on the canvas
+
+
+def output_of(detections, batch_size: int) -> torch.Tensor:
+    """Raw output of the 2 x 2 grid, 2 boxes per cell: ``detections`` = (cell row, col, slot, cx, cy, w, h, conf,
+    class) with fractions of the image."""
+    out = torch.zeros(batch_size, 2, 2, 12)
+    for row, col, slot, cx, cy, w, h, conf, label in detections:
+        out[:, row, col, slot * 5:slot * 5 + 5] = torch.tensor([cx * 2 - col, cy * 2 - row, w, h, conf])
+        out[:, row, col, 10 + label] = 1.0
+    return out
+
+
+def test_hover_picks_the_proposal_whose_tag_is_pointed_at(qtbot, open_window, make_folder, tmp_path, checkpoint,
+                                                          monkeypatch):
+    # A large "cat" over most of the image and a small "dog" inside it, so small on screen that its tag sticks out.
+    folder = make_folder(tmp_path / "big", count=1, labelled=0, size=(640, 480))
+    big, small = (0, 0, 0, 0.45, 0.45, 0.9, 0.9, 0.9, 0), (0, 1, 1, 0.6, 0.3, 0.02, 0.02, 0.8, 1)
+    monkeypatch.setattr(Detector, "forward", lambda self, batch: output_of([big, small], len(batch)))
+    window = open_window(folder)
+    feature, canvas = detection(window), window.canvas
+    layer = canvas.proposal_layer
+    feature.ask_missing_classes = lambda missing: "add"  # a folder without labels has no classes yet
+    feature.picker.choose(checkpoint)
+    run_and_wait(qtbot, feature, feature.propose_current)
+    canvas.actual_size()
+    items = {item.proposal.box.label: item for item in layer.items()}
+    assert set(items) == {"cat", "dog"}
+    tag = items["dog"].childItems()[0]  # the "dog 0.80" tag, drawn at its screen size whatever the zoom
+    dog_tag = QRectF(tag.boundingRect()).translated(QPointF(canvas.mapFromScene(items["dog"].mapToScene(tag.pos()))))
+    dog_box = QRectF(canvas.mapFromScene(items["dog"].rect().topLeft()),
+                     canvas.mapFromScene(items["dog"].rect().bottomRight()))
+    on_tag = QPoint(round(dog_tag.right() - 3), round(dog_tag.center().y()))
+    assert not dog_box.contains(QPointF(on_tag)) and items["cat"].rect().contains(canvas.mapToScene(on_tag))
+
+    def move_to(pos: QPoint) -> None:
+        event = QMouseEvent(QMouseEvent.Type.MouseMove, QPointF(pos), QPointF(canvas.viewport().mapToGlobal(pos)),
+                            Qt.MouseButton.NoButton, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(canvas.viewport(), event)
+
+    move_to(on_tag)
+    assert layer.active() is items["dog"].proposal  # was: the large cat, the box under the cursor
+    inside_dog = canvas.mapFromScene(items["dog"].rect().center())
+    move_to(inside_dog)
+    assert layer.active() is items["dog"].proposal  # off any tag: the smallest proposal containing the point
+    inside_cat = canvas.mapFromScene(items["cat"].rect().center())
+    move_to(inside_cat)
+    assert layer.active() is items["cat"].proposal
+
+    qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=on_tag)  # a click on the tag picks it too
+    move_to(inside_cat)
+    assert layer.active() is items["dog"].proposal
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key.Key_Return)
+    assert [b.label for b in window.current_annotation().boxes] == ["dog"]
+
+
+def test_review_count_follows_the_sliders_and_the_decisions(qtbot, open_window, image_folder, checkpoint,
+                                                            forward_calls):
+    from PySide6.QtWidgets import QLabel
+
+    window = open_window(image_folder)
+    feature = detection(window)
+    panel = feature.panel
+    feature.picker.choose(checkpoint)
+    feature.ask_auto_label_options = lambda unlabelled, total: AutoLabelOptions(only_unlabelled=False)
+    run_and_wait(qtbot, feature, feature.auto_label_folder)
+
+    def panel_text() -> str:
+        return " ".join(label.text() for label in panel.findChildren(QLabel))
+
+    panel.conf_slider.setValue(95)  # no proposal scores this high: nothing left on screen
+    assert window.canvas.proposal_layer.proposals() == []
+    qtbot.wait(COUNT_DELAY_MS + 100)
+    assert "have proposals" not in panel_text()  # was: "5 image(s) have proposals to review", whatever was shown
+    assert "No proposals to review at these thresholds" in panel_text()
+    panel.conf_slider.setValue(50)  # the cat (0.9) and the second cat (0.8) on each image, less the duplicates
+    qtbot.waitUntil(lambda: "on 5 image(s) to review" in panel_text(), timeout=3000)
+    assert feature.review_counts() == (5, sum(len(feature.store.visible(a)) for a in window.project.annotations))
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)  # reject the first image's proposals
+    qtbot.waitUntil(lambda: "on 4 image(s) to review" in panel_text(), timeout=3000)
+
+
+def test_every_detection_panel_control_leaves_the_labelling_keys_to_the_canvas(
+        qtbot, open_window, image_folder, checkpoint, forward_calls):
+    """Whatever control of the Detection panel was touched last (model list, sliders, buttons), Enter accepts and
+    Esc rejects proposals, and the window-wide labelling keys (next image, draw, class, verify) still act."""
+    from PySide6.QtWidgets import QAbstractButton, QAbstractSlider, QComboBox, QWidget
+
+    window = open_window(image_folder)
+    feature, canvas = detection(window), window.canvas
+    layer = canvas.proposal_layer
+    feature.picker.choose(checkpoint)
+    controls = [w for w in feature.panel.findChildren(QWidget)
+                if isinstance(w, (QComboBox, QAbstractSlider, QAbstractButton)) and w.isVisibleTo(feature.panel)
+                and w.focusPolicy() != Qt.FocusPolicy.NoFocus]
+    assert len(controls) >= 6  # model list, Browse, two sliders, Propose, Auto-label
+    for control in controls:
+        ann = window.current_annotation()
+        run_and_wait(qtbot, feature, feature.propose_current)
+        before = len(ann.boxes)
+        layer.select(layer.proposals()[0])
+        control.setFocus()
+        assert control.hasFocus(), control
+        qtbot.keyClick(control, Qt.Key.Key_Return)
+        assert len(ann.boxes) == before + 1, f"Enter on {type(control).__name__} {control.toolTip()!r}"
+        qtbot.keyClick(control, Qt.Key.Key_Escape)
+        assert layer.proposals() == [], f"Esc on {type(control).__name__}"
+        canvas.undo_stack().undo()
+
+    slider = feature.panel.iou_slider
+    slider.setFocus()
+    row = window.browser.current_row()
+    qtbot.keyClick(slider, Qt.Key.Key_D)
+    assert window.browser.current_row() == row + 1  # next image
+    qtbot.keyClick(slider, Qt.Key.Key_W)
+    assert canvas.is_draw_mode()
+    qtbot.keyClick(slider, Qt.Key.Key_2)
+    assert canvas.current_class() == "dog"
+    verified = window.current_annotation().verified
+    qtbot.keyClick(slider, Qt.Key.Key_Space)
+    assert window.current_annotation().verified is not verified
