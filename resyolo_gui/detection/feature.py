@@ -44,6 +44,8 @@ class DetectionFeature(QObject):
         self.layer.share_keys_with(self.panel)  # Enter / Esc still act after a slider took the focus
         self._count_timer = QTimer(self, singleShot=True, interval=COUNT_DELAY_MS)
         self._count_timer.timeout.connect(self.update_review_count)
+        # A label drawn over a proposal hides it, an undone accept brings it back: the count follows every edit.
+        window.canvas.annotation_edited.connect(lambda _ann: self.store.paths() and self._count_timer.start())
         window.browser.set_proposal_check(self.store.has_proposals)
         self.picker.model_chosen.connect(self._on_model_chosen)
         self.panel.thresholds_changed.connect(self._on_thresholds)

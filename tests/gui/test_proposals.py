@@ -322,6 +322,11 @@ def test_review_count_follows_the_sliders_and_the_decisions(qtbot, open_window, 
     qtbot.waitUntil(lambda: "on 5 image(s) to review" in panel_text(), timeout=3000)
     assert feature.review_counts() == (5, sum(len(feature.store.visible(a)) for a in window.project.annotations))
     window.canvas.setFocus()
+    images, proposals = feature.review_counts()
+    assert window.canvas.proposal_layer.accept_all()  # the first image's proposals become labels
+    qtbot.waitUntil(lambda: "on 4 image(s) to review" in panel_text(), timeout=3000)
+    window.canvas.undo_stack().undo()  # ... and are proposals again
+    qtbot.waitUntil(lambda: f"{proposals:,} proposal(s) on 5 image(s)" in panel_text(), timeout=3000)
     qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)  # reject the first image's proposals
     qtbot.waitUntil(lambda: "on 4 image(s) to review" in panel_text(), timeout=3000)
 
