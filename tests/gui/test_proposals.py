@@ -57,6 +57,8 @@ def forward_calls(monkeypatch) -> list[int]:
 
 
 def detection(window) -> DetectionFeature:
+    """The window's Detect feature, in its workspace (where its panel, sliders and all, is shown)."""
+    window.show_workspace("Detect")
     return next(f for f in window.features if isinstance(f, DetectionFeature))
 
 
