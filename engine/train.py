@@ -18,12 +18,11 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 
 from engine import distributed as dist_utils
-from engine.boxes import encode_targets
 from engine.checkpoint import load_checkpoint, save_checkpoint
 from engine.data import DetectionDataset, make_dataloader
 from engine.device import resolve_device
 from engine.ema import ModelEMA
-from engine.loss import COMPONENTS, YoloLoss
+from engine.heads import build_loss
 from engine.run_log import read_results, write_results
 from engine.schedule import lr_factor
 from engine.train_config import TrainConfig
@@ -63,7 +62,8 @@ class Trainer:
             self.device = dist_utils.init_distributed(self.device)
         # Channels-last: on the CPU, PyTorch's dilated convolutions of the neck are ~8x slower in NCHW.
         self.model = model.to(self.device, memory_format=torch.channels_last)
-        self.loss_fn = YoloLoss(model.config.boxes_per_cell, conf_target=self.config.conf_target)
+        self.loss_fn = build_loss(model.config, self.config.conf_target).to(self.device)
+        self.components = tuple(self.loss_fn.components)
         self.optimizer = self._make_optimizer()
         self.ema = ModelEMA(model, self.config.ema_max_decay, self.config.ema_start_step, self.config.ema_every) if self.config.ema else None
         self.start_epoch, self.global_step, self.skip_batches = 0, 0, 0
@@ -151,8 +151,6 @@ class Trainer:
             for group, base_lr in zip(self.optimizer.param_groups, scheduler.base_lrs):
                 group["lr"] = base_lr * factor
         val_sizes = original_sizes(self.val_set) if self.val_set is not None else None
-        grid, num_classes = model.config.grid_size, model.config.num_classes
-        image_size = model.config.image_size
         self._emit("fit_start", {"epochs": cfg.epochs, "start_epoch": self.start_epoch, "batches": steps_per_epoch,
                                  "images": len(self.train_set), "device": str(self.device)})
         status, message = "finished", f"trained {cfg.epochs} epochs"
@@ -167,7 +165,7 @@ class Trainer:
                 else:
                     loader.generator.manual_seed(cfg.seed * 1000 + epoch)
                 model.train()
-                sums = {k: 0.0 for k in (*COMPONENTS, "total")}
+                sums = {k: 0.0 for k in (*self.components, "total")}
                 seen, epoch_start = 0, time.perf_counter()
                 if self.skip_batches and self._partial_epoch:  # resuming mid-epoch: keep that epoch's sums
                     sums.update(self._partial_epoch["sums"])
@@ -178,10 +176,9 @@ class Trainer:
                     self._running.wait()
                     images = images.to(self.device, non_blocking=True, memory_format=torch.channels_last)
                     targets = [{k: v.to(self.device) for k, v in t.items()} for t in targets]
-                    target_grid = encode_targets(targets, grid, num_classes, image_size)
                     with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
                         output = (ddp or model)(images)
-                    parts = self.loss_fn(output.float(), target_grid)
+                    parts = self.loss_fn(output.float(), targets)
                     if not torch.isfinite(parts["total"]):
                         raise TrainingError(
                             f"the loss became {parts['total'].item()} at epoch {epoch + 1}, batch {batch_index + 1}; "
@@ -207,7 +204,7 @@ class Trainer:
                     self._emit("batch_end", {
                         "epoch": epoch + 1, "batch": batch_index + 1, "batches": steps_per_epoch,
                         "step": self.global_step, "lr": self.optimizer.param_groups[0]["lr"],
-                        "loss": values["total"], **{k: values[k] for k in COMPONENTS},
+                        "loss": values["total"], **{k: values[k] for k in self.components},
                         "images_per_s": seen / max(1e-9, time.perf_counter() - epoch_start),
                         "eta_s": elapsed / max(1, done) * remaining,
                     })
@@ -241,7 +238,7 @@ class Trainer:
         means = {k: sums[k] / max(1, seen) for k in sums}
         means = {k: float(v) for k, v in zip(means, dist_utils.all_reduce_mean(torch.tensor(list(means.values()))))}
         row = {"epoch": epoch + 1, "lr": self.optimizer.param_groups[0]["lr"], "loss": means["total"],
-               **{k: means[k] for k in COMPONENTS}, "images_per_s": seen * dist_utils.world_size() / max(1e-9, seconds),
+               **{k: means[k] for k in self.components}, "images_per_s": seen * dist_utils.world_size() / max(1e-9, seconds),
                "epoch_seconds": seconds}
         self._emit("epoch_end", dict(row))
         return row
