@@ -140,9 +140,16 @@ class Trainer:
             ddp = DistributedDataParallel(model)
             sampler = DistributedSampler(self.train_set, shuffle=True, seed=cfg.seed)
         per_process = len(self.train_set) // dist_utils.world_size()
-        loader = make_dataloader(self.train_set, cfg.batch_size, shuffle=sampler is None, workers=cfg.workers,
-                                 seed=cfg.seed, drop_last=per_process > cfg.batch_size,
-                                 pin_memory=self.device.type == "cuda", sampler=sampler)
+
+        def new_loader():
+            return make_dataloader(self.train_set, cfg.batch_size, shuffle=sampler is None, workers=cfg.workers,
+                                   seed=cfg.seed, drop_last=per_process > cfg.batch_size,
+                                   pin_memory=self.device.type == "cuda", sampler=sampler)
+
+        mosaic_switch = getattr(self.train_set, "uses_mosaic", False)
+        if mosaic_switch:
+            self.train_set.mosaic_enabled = cfg.mosaic_on(self.start_epoch)
+        loader = new_loader()
         steps_per_epoch = max(1, len(loader))
         scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda step: lr_factor(step, steps_per_epoch, cfg))
         if self.global_step:  # resuming: put the schedule where the run stopped
@@ -164,6 +171,12 @@ class Trainer:
                     sampler.set_epoch(epoch)
                 else:
                     loader.generator.manual_seed(cfg.seed * 1000 + epoch)
+                if mosaic_switch and self.train_set.mosaic_enabled != cfg.mosaic_on(epoch):
+                    # The last epochs without mosaics; workers hold their own copy of the dataset: a new loader.
+                    self.train_set.mosaic_enabled = cfg.mosaic_on(epoch)
+                    loader = new_loader()
+                    if sampler is None:
+                        loader.generator.manual_seed(cfg.seed * 1000 + epoch)
                 model.train()
                 sums = {k: 0.0 for k in (*self.components, "total")}
                 seen, epoch_start = 0, time.perf_counter()
