@@ -124,6 +124,16 @@ class Trainer:
         if self.out_dir:
             self.history = read_results(self.out_dir / "results.csv")[: self.start_epoch]
 
+    def _statistics_overflowed(self) -> bool:
+        """Whether a BatchNorm running mean or variance is inf or NaN: a diverging run shows it there first, often
+        while its loss is still finite (train-mode BatchNorm normalises with the batch's own statistics). Cheap:
+        a few thousand numbers."""
+        for module in self.model.modules():
+            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm) and module.running_var is not None:
+                if not (torch.isfinite(module.running_var).all() and torch.isfinite(module.running_mean).all()):
+                    return True
+        return False
+
     def _emit(self, name: str, payload: dict) -> None:
         if dist_utils.is_main_process():
             for callback in self.callbacks:
@@ -192,10 +202,12 @@ class Trainer:
                     with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
                         output = (ddp or model)(images)
                     parts = self.loss_fn(output.float(), targets)
-                    if not torch.isfinite(parts["total"]):
+                    if not torch.isfinite(parts["total"]) or self._statistics_overflowed():
+                        finite = bool(torch.isfinite(parts["total"]))
+                        what = "the BatchNorm statistics overflowed" if finite else f"the loss became {parts['total'].item()}"
                         raise TrainingError(
-                            f"the loss became {parts['total'].item()} at epoch {epoch + 1}, batch {batch_index + 1}; "
-                            "training stopped (try a lower learning rate). The last good checkpoint is kept.")
+                            f"{what} at epoch {epoch + 1}, batch {batch_index + 1}; training stopped (try a lower "
+                            "learning rate). The last good checkpoint is kept.")
                     self.optimizer.zero_grad(set_to_none=True)
                     self.scaler.scale(parts["total"]).backward()
                     if cfg.clip_grad_norm:
@@ -289,6 +301,15 @@ class Trainer:
         return self._write_checkpoint(self._path("last.pt"), epochs_done, batch_in_epoch)
 
     def _write_checkpoint(self, path: Path, epochs_done: int, batch_in_epoch: int) -> Path:
+        # A diverging run can keep a finite loss for a while after its weights or BatchNorm statistics have
+        # overflowed; such a state must never replace the last good checkpoint (resuming it fails at once).
+        for what, state in (("weights", self.model.state_dict()), ("EMA weights", self.ema.state_dict() if self.ema else {})):
+            bad = non_finite_tensors(state)
+            if bad:
+                kept = f" The last good checkpoint ({path.name}) is kept." if path.exists() else ""
+                raise TrainingError(
+                    f"the {what} became non-finite by epoch {epochs_done} ({len(bad)} tensor(s), e.g. {bad[0]}); "
+                    f"training stopped without saving them (try a lower learning rate).{kept}")
         metrics = {k: v for k, v in (self.history[-1] if self.history else {}).items() if isinstance(v, float) and not math.isnan(v)}
         return save_checkpoint(
             path, self.model, self.class_names, ema=self.ema.state_dict() if self.ema else None, epoch=epochs_done,
@@ -304,3 +325,9 @@ class Trainer:
 
 class _Stopped(Exception):
     pass
+
+
+def non_finite_tensors(state: dict) -> list[str]:
+    """Names of the floating-point tensors of a state dict holding an inf or a NaN."""
+    return [name for name, value in state.items()
+            if torch.is_tensor(value) and value.is_floating_point() and not torch.isfinite(value).all()]
