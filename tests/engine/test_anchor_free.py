@@ -180,3 +180,26 @@ def test_mosaic_stops_for_the_last_epochs():
     assert [config.mosaic_on(e) for e in (0, 29, 30, 39)] == [True, True, False, False]
     assert TrainConfig.modern(epochs=8).mosaic_on(5) and not TrainConfig.modern(epochs=8).mosaic_on(6)  # a quarter
     assert not TrainConfig.recipe().mosaic_on(0)
+
+
+def test_predict_cli_and_auto_labelling_run_an_anchor_free_checkpoint(tmp_path, capsys):
+    from PIL import Image
+
+    from engine.autolabel import raw_outputs
+    from engine.cli import main
+
+    torch.manual_seed(0)
+    checkpoint = save_checkpoint(tmp_path / "af.pt", build_network(tiny()), CLASSES)
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(3):
+        Image.fromarray((np.random.default_rng(i).random((48, 72, 3)) * 255).astype(np.uint8)).save(images / f"{i}.png")
+    out = tmp_path / "out"
+    assert main(["predict", str(images), "--weights", str(checkpoint), "--out", str(out), "--conf", "0.0",
+                 "--save-labels", "yolo", "--quiet"]) == 0, capsys.readouterr().err
+    assert all((images / f"{i}.txt").read_text().strip() for i in range(3))  # labels beside the images
+    detector = Detector.from_file(checkpoint, "cpu")
+    results = list(raw_outputs(detector, sorted(images.iterdir()), batch_size=2))
+    assert [r.output.shape for r in results] == [(1, 84, 7)] * 3
+    decoded = detector.decode(results[0].output, [results[0].size], conf_threshold=0.0)[0]
+    assert len(decoded) > 0 and (decoded.boxes[:, 2] <= 72).all() and (decoded.boxes[:, 3] <= 48).all()
