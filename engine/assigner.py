@@ -83,3 +83,31 @@ class TaskAlignedAssigner:
         target_scores.scatter_(2, target_labels[..., None], quality[..., None])
         target_scores *= foreground[..., None]
         return Assignment(target_boxes, target_scores, foreground, target_labels)
+
+
+class CentreAssigner:
+    """A static assignment, for comparison (the ablation in the README): each object's ``top_k`` points nearest
+    its centre among those inside it, whatever the network predicts; a point claimed twice goes to the nearer
+    centre; class targets are hard ones (1 for the object's class)."""
+
+    def __init__(self, top_k: int = 10):
+        self.top_k = top_k
+
+    @torch.no_grad()
+    def __call__(self, pred_scores, pred_boxes, points, gt_boxes, gt_labels, gt_valid) -> Assignment:
+        n, a, c = pred_scores.shape
+        inside = ((points[None, None] > gt_boxes[..., None, :2]) & (points[None, None] < gt_boxes[..., None, 2:])).all(-1)
+        candidate = inside & gt_valid[..., None]
+        centres = (gt_boxes[..., :2] + gt_boxes[..., 2:]) / 2
+        distance = (points[None, None] - centres[..., None, :]).norm(dim=-1)  # N x M x A
+        closeness = torch.where(candidate, -distance, torch.full_like(distance, -float("inf")))
+        top = closeness.topk(min(self.top_k, a), dim=-1).indices
+        chosen = torch.zeros_like(candidate).scatter_(-1, top, True) & candidate
+        owner = torch.where(chosen, closeness, torch.full_like(closeness, -float("inf"))).argmax(1)
+        foreground = chosen.any(1)
+        batch = torch.arange(n, device=gt_boxes.device)[:, None]
+        target_labels = gt_labels[batch, owner]
+        target_scores = torch.zeros(n, a, c, device=pred_scores.device)
+        target_scores.scatter_(2, target_labels[..., None], 1.0)
+        target_scores *= foreground[..., None]
+        return Assignment(gt_boxes[batch, owner], target_scores, foreground, target_labels)

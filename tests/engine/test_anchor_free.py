@@ -203,3 +203,15 @@ def test_predict_cli_and_auto_labelling_run_an_anchor_free_checkpoint(tmp_path, 
     assert [r.output.shape for r in results] == [(1, 84, 7)] * 3
     decoded = detector.decode(results[0].output, [results[0].size], conf_threshold=0.0)[0]
     assert len(decoded) > 0 and (decoded.boxes[:, 2] <= 72).all() and (decoded.boxes[:, 3] <= 48).all()
+
+
+def test_static_centre_assigner_of_the_ablation_picks_points_nearest_the_centre():
+    from engine.assigner import CentreAssigner
+
+    points, _ = anchor_points(64, (8, 16, 32))
+    gt_boxes, gt_labels, gt_valid = pad_targets([one_target([[0, 0, 40, 40]], [1])], "cpu")
+    assigned = CentreAssigner(top_k=3)(torch.zeros(1, len(points), 3), torch.zeros(1, len(points), 4), points,
+                                       gt_boxes, gt_labels, gt_valid)
+    chosen = points[assigned.foreground[0]]
+    assert len(chosen) == 3 and ((chosen - 20).norm(dim=1) <= 8).all()
+    assert assigned.target_scores[0][assigned.foreground[0]].tolist() == [[0, 1, 0]] * 3
