@@ -134,6 +134,37 @@ def decode_predictions(
     sizes = torch.tensor([[w, h, w, h] for w, h in image_sizes], dtype=corners.dtype, device=corners.device)
     corners = torch.minimum(corners.clamp(min=0), torch.ones_like(corners)) * sizes[:, None, :]
 
+    return _select_detections(corners, scores, classes, n, num_classes, conf_threshold, iou_threshold,
+                              max_detections, agnostic)
+
+
+def decode_anchor_free(
+    output: torch.Tensor,
+    image_sizes: list[tuple[int, int]] | None = None,
+    conf_threshold: float = 0.1,
+    iou_threshold: float = 0.5,
+    max_detections: int = 100,
+    agnostic: bool = False,
+) -> list[Detections]:
+    """The anchor-free head's eval output ``N x A x (4 + C)`` (xyxy fractions of the input, class probabilities;
+    see :mod:`engine.head_modern`) -> detections per image, as :func:`decode_predictions` gives them.
+
+    Score of a point: its best class probability; then the same threshold, NMS and ``max_detections``."""
+    n, _, channels = output.shape
+    num_classes = channels - 4
+    output = output.float()
+    scores, classes = output[..., 4:].max(-1)
+    if image_sizes is None:
+        image_sizes = [(1, 1)] * n
+    sizes = torch.tensor([[w, h, w, h] for w, h in image_sizes], dtype=output.dtype, device=output.device)
+    corners = output[..., :4].clamp(0, 1) * sizes[:, None, :]
+    return _select_detections(corners, scores, classes, n, num_classes, conf_threshold, iou_threshold,
+                              max_detections, agnostic)
+
+
+def _select_detections(corners, scores, classes, n, num_classes, conf_threshold, iou_threshold, max_detections,
+                       agnostic) -> list[Detections]:
+    """Candidates ``N x P`` (boxes in pixels, scores, classes) -> thresholded, NMS-ed, top detections per image."""
     image_index, anchor = torch.nonzero(scores > conf_threshold, as_tuple=True)
     cand_boxes, cand_scores = corners[image_index, anchor], scores[image_index, anchor]
     cand_labels = classes[image_index, anchor]

@@ -5,7 +5,8 @@ A checkpoint is a ``torch.save`` of a dict holding plain types and tensors only,
 
     format        "resyolo-checkpoint"
     version       1
-    model_config  ModelConfig as a dict (backbone, image_size, num_classes, boxes_per_cell, ...)
+    model_config  ModelConfig as a dict (head, backbone, image_size, num_classes, boxes_per_cell, ...); a
+                  configuration without ``head`` (written before the anchor-free head) is the recipe head
     class_names   list of class names, index = class id
     model         state dict of the plain weights
     ema           state dict of the EMA weights, or None
@@ -164,10 +165,10 @@ def inference_weights(state: dict, use_ema: bool = True) -> tuple[dict, str]:
 
 def model_from_checkpoint(path: Path | str, use_ema: bool = True):
     """(model in eval mode, class names, checkpoint dict), with the weights :func:`inference_weights` picks."""
-    from engine.model import ResYOLO
+    from engine.heads import build_network
 
     state = load_checkpoint(path)
-    model = ResYOLO(state["model_config"])
+    model = build_network(state["model_config"])
     weights, _ = inference_weights(state, use_ema)
     try:
         model.load_state_dict(weights)

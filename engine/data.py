@@ -31,6 +31,7 @@ from torchvision import tv_tensors
 
 from engine.annotations.records import ImageAnnotation, LabelSet
 from engine.augment import AugmentConfig, build_eval_transform, build_train_transform, resize_image, working_side
+from engine.augment_modern import ModernAugmentConfig, augment_sample
 from engine.data_split import DatasetError, read_list_file, select_listed, split_train_val
 from engine.images import ImageReadError, read_image_reduced, read_image_size
 
@@ -55,10 +56,14 @@ class SkippedImage:
 
 class DetectionDataset(Dataset):
     """Images and their non-difficult boxes, augmented when ``train`` (``augment`` defaults to the recipe's
-    :class:`AugmentConfig`), only resized otherwise."""
+    :class:`AugmentConfig`; a :class:`ModernAugmentConfig` gives mosaic, affine, HSV and flip, see
+    :mod:`engine.augment_modern`), only resized otherwise.
+
+    ``mosaic_enabled`` turns the mosaic off (the trainer does so for the last epochs, then makes a new loader:
+    worker processes hold their own copy of the dataset)."""
 
     def __init__(self, annotations: list[ImageAnnotation], labels: LabelSet, image_size: int, train: bool,
-                 augment: AugmentConfig | None = None, check_files: bool = True):
+                 augment: AugmentConfig | ModernAugmentConfig | None = None, check_files: bool = True):
         if image_size <= 0:
             raise ValueError(f"image_size must be positive, got {image_size}")
         self.labels = LabelSet(list(labels.names))
@@ -70,7 +75,16 @@ class DetectionDataset(Dataset):
         self.annotations = [a for a in annotations if self._is_readable(a)] if check_files else list(annotations)
         self._targets = [_training_targets(a, self.labels) for a in self.annotations]
         self._unreadable: set[int] = set()
-        self.transform = build_train_transform(self.augment, image_size) if train else build_eval_transform(image_size)
+        self.mosaic_enabled = True
+        self.modern = isinstance(self.augment, ModernAugmentConfig)
+        if self.modern:
+            self.transform = build_eval_transform(image_size)
+        else:
+            self.transform = build_train_transform(self.augment, image_size) if train else build_eval_transform(image_size)
+
+    @property
+    def uses_mosaic(self) -> bool:
+        return self.modern and self.augment.mosaic > 0
 
     def __len__(self) -> int:
         return len(self.annotations)
@@ -86,6 +100,8 @@ class DetectionDataset(Dataset):
                 index = self._random_readable_index()
 
     def _load(self, index: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        if self.modern:
+            return self._load_modern(index)
         side = working_side(self.augment, self.image_size)
         pixels, (full_width, full_height) = read_image_reduced(self.annotations[index].image_path, side, side)
         boxes, labels = self._targets[index]
@@ -101,6 +117,33 @@ class DetectionDataset(Dataset):
         image = _to_model_input(sample["image"].as_subclass(torch.Tensor))
         target = {"boxes": sample["boxes"].as_subclass(torch.Tensor).to(torch.float32), "labels": sample["labels"]}
         return image, target
+
+    def _resized(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Item ``index`` as ``(S x S x 3 uint8, boxes in those pixels, labels)``: the evaluation resize."""
+        side = self.image_size
+        pixels, (full_width, full_height) = read_image_reduced(self.annotations[index].image_path, side, side)
+        boxes, labels = self._targets[index]
+        boxes = boxes * np.array([side / full_width, side / full_height] * 2, dtype=np.float32)
+        return resize_image(pixels, side, side), boxes, labels.copy()
+
+    def _resized_or_blank(self, index: int):
+        try:
+            return self._resized(index)
+        except ImageReadError as error:  # a mosaic partner: grey, no boxes (the item itself is still good)
+            self._record_skip(error)
+            side = self.image_size
+            return np.full((side, side, 3), 114, np.uint8), np.zeros((0, 4), np.float32), np.zeros(0, np.int64)
+
+    def _load_modern(self, index: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        first = self._resized(index)  # an unreadable item raises here, as in the recipe path
+
+        def load(i):
+            return first if i == index else self._resized_or_blank(i)
+
+        pixels, boxes, labels = augment_sample(load, index, len(self.annotations), self.image_size, self.augment,
+                                               self.mosaic_enabled)
+        image = _to_model_input(torch.from_numpy(pixels).permute(2, 0, 1))
+        return image, {"boxes": torch.from_numpy(boxes), "labels": torch.from_numpy(np.asarray(labels, np.int64))}
 
     def _blank_item(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         image = torch.zeros((3, self.image_size, self.image_size), dtype=torch.float32)

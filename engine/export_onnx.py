@@ -4,7 +4,8 @@ The exported graph is the whole network, normalisation included, so it takes exa
 takes and gives what it gives (see docs/CONTRACTS.md, "Model input and output"):
 
     input  ``images``  float32  N x 3 x H x W, RGB in [0, 1]   (H = W = the checkpoint's image size)
-    output ``output``  float32  N x S x S x (B*5 + C), after the sigmoid   (S = H / 32)
+    output ``output``  float32  N x S x S x (B*5 + C), after the sigmoid   (S = H / 32; the recipe head)
+                                N x A x (4 + C): xyxy fractions, class probabilities   (the anchor-free head)
 
 N is fixed at 1 unless ``dynamic_batch``. What a reader needs to decode the output is stored in the model's
 ``metadata_props`` (see :data:`METADATA_FORMAT` and :func:`engine.onnx_runtime.read_metadata`): class names,
@@ -133,7 +134,16 @@ def _export_dynamo(model, example, dynamic_batch: bool, opset: int):
 
 def add_metadata(proto, config, class_names: list[str], source: str = "") -> None:
     """Store what a runtime needs to decode the output in ``metadata_props`` (strings; JSON for lists)."""
-    layout = config.channels_per_cell
+    from engine.heads import output_shape
+
+    if config.head == "anchor_free":
+        output = (f"{OUTPUT_NAME}: float32 N x {config.num_anchors} x {4 + config.num_classes}; per point of the "
+                  f"strides {', '.join(map(str, config.strides))} [x1, y1, x2, y2] in fractions of the input, then "
+                  f"{config.num_classes} class probabilities")
+    else:
+        output = (f"{OUTPUT_NAME}: float32 N x {config.grid_size} x {config.grid_size} x {config.channels_per_cell} "
+                  f"after sigmoid; per cell [x, y, w, h, conf] x {config.boxes_per_cell} then {config.num_classes} "
+                  "class scores")
     entries = {
         "format": METADATA_FORMAT,
         "version": METADATA_VERSION,
@@ -144,8 +154,9 @@ def add_metadata(proto, config, class_names: list[str], source: str = "") -> Non
         "num_classes": str(config.num_classes),
         "input": f"{INPUT_NAME}: float32 N x 3 x {config.image_size} x {config.image_size}, RGB in [0, 1] "
                  "(ImageNet normalisation is inside the model)",
-        "output": f"{OUTPUT_NAME}: float32 N x {config.grid_size} x {config.grid_size} x {layout} after sigmoid; per "
-                  f"cell [x, y, w, h, conf] x {config.boxes_per_cell} then {config.num_classes} class scores",
+        "head": config.head,
+        "output_shape": json.dumps(list(output_shape(config))),
+        "output": output,
         "source_checkpoint": source,
     }
     del proto.metadata_props[:]

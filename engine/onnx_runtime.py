@@ -78,6 +78,24 @@ class OnnxModel:
         self.config, self.class_names = read_metadata(self.path, self.session.get_modelmeta().custom_metadata_map)
         batch = self.session.get_inputs()[0].shape[0]
         self.fixed_batch = batch if isinstance(batch, int) and batch > 0 else None
+        self._check_declared_shapes()
+
+    def _check_declared_shapes(self) -> None:
+        """Refuse, on opening, a graph whose input or output does not have the shape its metadata implies (an
+        edited file, or metadata copied from another model): decoding it would give nonsense or fail deep inside."""
+        from engine.heads import output_shape
+
+        size = self.config.image_size
+        checks = [("input", self.session.get_inputs()[0].shape, (3, size, size)),
+                  ("output", self.session.get_outputs()[0].shape, output_shape(self.config))]
+        for what, declared, expected in checks:
+            _check_shape(self.path, what, declared, expected, self.config)
+
+    def _check_output(self, output: np.ndarray) -> np.ndarray:
+        from engine.heads import output_shape
+
+        _check_shape(self.path, "output", output.shape, output_shape(self.config), self.config)
+        return output
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         array = np.ascontiguousarray(images.detach().cpu().numpy(), dtype=np.float32)
@@ -94,7 +112,19 @@ class OnnxModel:
         return torch.from_numpy(np.concatenate(outputs))
 
     def _run(self, array: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {INPUT_NAME: array})[0]
+        return self._check_output(self.session.run(None, {INPUT_NAME: array})[0])
+
+
+def _check_shape(path: Path, what: str, shape, expected: tuple[int, ...], config: ModelConfig) -> None:
+    """``shape`` (batch first; symbolic dimensions, given as strings or None, match anything) against ``expected``."""
+    dims = list(shape)[1:]
+    fits = len(dims) == len(expected) and all(not isinstance(d, int) or d == e for d, e in zip(dims, expected))
+    if not fits:
+        shown = " x ".join(str(d) if isinstance(d, int) else "?" for d in dims) or "(none)"
+        raise OnnxModelError(
+            f"{path}: its {what} is N x {shown}, but its ResYOLO metadata ({config.head} head, {config.backbone}, "
+            f"{config.image_size} px, {config.num_classes} classes) implies N x {' x '.join(map(str, expected))}; "
+            "the file was edited or its metadata belongs to another model. Export it again with `resyolo export`")
 
 
 class OnnxDetector(Detector):

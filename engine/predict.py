@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.boxes import Detections, decode_predictions
+from engine.boxes import Detections
+from engine.heads import decode_output
 from engine.data import model_input_batch, resized_pixels
 from engine.device import resolve_device
 from engine.images import ImageReadError, read_image
@@ -75,18 +76,19 @@ class Detector:
 
     @torch.inference_mode()
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
-        """The bare network: a preprocessed batch -> raw ``N x S x S x (B*5+C)`` output (float32)."""
+        """The bare network: a preprocessed batch -> its eval-mode output (float32): ``N x S x S x (B*5+C)`` for
+        the recipe head, ``N x A x (4 + C)`` for the anchor-free one (see :func:`engine.heads.output_shape`)."""
         with self._autocast():
             return self.model(batch).float()
 
     @torch.inference_mode()
     def decode(self, output: torch.Tensor, image_sizes: list[tuple[int, int]], conf_threshold: float | None = None,
                iou_threshold: float | None = None) -> list[Detections]:
-        return decode_predictions(
-            output, image_sizes,
+        return decode_output(
+            self.config, output, image_sizes,
             conf_threshold=self.conf_threshold if conf_threshold is None else conf_threshold,
             iou_threshold=self.iou_threshold if iou_threshold is None else iou_threshold,
-            max_detections=self.max_detections, agnostic=self.agnostic, num_boxes=self.config.boxes_per_cell,
+            max_detections=self.max_detections, agnostic=self.agnostic,
         )
 
     def detect(self, images: list[np.ndarray]) -> list[Detections]:

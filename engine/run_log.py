@@ -8,7 +8,8 @@ from pathlib import Path
 from engine.annotations.atomic import atomic_write_text
 
 COLUMNS = [
-    "epoch", "lr", "loss", "regression", "containment", "no_object", "class", "images_per_s", "epoch_seconds",
+    "epoch", "lr", "loss", "regression", "containment", "no_object", "class", "iou", "dfl", "images_per_s",
+    "epoch_seconds",
     "map50", "map", "ema_map50", "ema_map",
 ]
 

@@ -18,12 +18,11 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 
 from engine import distributed as dist_utils
-from engine.boxes import encode_targets
 from engine.checkpoint import inference_weights, load_checkpoint, save_checkpoint, save_inference_checkpoint
 from engine.data import DetectionDataset, make_dataloader
 from engine.device import resolve_device
 from engine.ema import ModelEMA
-from engine.loss import COMPONENTS, YoloLoss
+from engine.heads import build_loss
 from engine.run_log import read_results, write_results
 from engine.schedule import lr_factor
 from engine.train_config import TrainConfig
@@ -63,7 +62,8 @@ class Trainer:
             self.device = dist_utils.init_distributed(self.device)
         # Channels-last: on the CPU, PyTorch's dilated convolutions of the neck are ~8x slower in NCHW.
         self.model = model.to(self.device, memory_format=torch.channels_last)
-        self.loss_fn = YoloLoss(model.config.boxes_per_cell, conf_target=self.config.conf_target)
+        self.loss_fn = build_loss(model.config, self.config.conf_target).to(self.device)
+        self.components = tuple(self.loss_fn.components)
         self.optimizer = self._make_optimizer()
         self.ema = ModelEMA(model, self.config.ema_max_decay, self.config.ema_start_step, self.config.ema_every) if self.config.ema else None
         self.start_epoch, self.global_step, self.skip_batches = 0, 0, 0
@@ -124,6 +124,16 @@ class Trainer:
         if self.out_dir:
             self.history = read_results(self.out_dir / "results.csv")[: self.start_epoch]
 
+    def _statistics_overflowed(self) -> bool:
+        """Whether a BatchNorm running mean or variance is inf or NaN: a diverging run shows it there first, often
+        while its loss is still finite (train-mode BatchNorm normalises with the batch's own statistics). Cheap:
+        a few thousand numbers."""
+        for module in self.model.modules():
+            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm) and module.running_var is not None:
+                if not (torch.isfinite(module.running_var).all() and torch.isfinite(module.running_mean).all()):
+                    return True
+        return False
+
     def _emit(self, name: str, payload: dict) -> None:
         if dist_utils.is_main_process():
             for callback in self.callbacks:
@@ -140,9 +150,16 @@ class Trainer:
             ddp = DistributedDataParallel(model)
             sampler = DistributedSampler(self.train_set, shuffle=True, seed=cfg.seed)
         per_process = len(self.train_set) // dist_utils.world_size()
-        loader = make_dataloader(self.train_set, cfg.batch_size, shuffle=sampler is None, workers=cfg.workers,
-                                 seed=cfg.seed, drop_last=per_process > cfg.batch_size,
-                                 pin_memory=self.device.type == "cuda", sampler=sampler)
+
+        def new_loader():
+            return make_dataloader(self.train_set, cfg.batch_size, shuffle=sampler is None, workers=cfg.workers,
+                                   seed=cfg.seed, drop_last=per_process > cfg.batch_size,
+                                   pin_memory=self.device.type == "cuda", sampler=sampler)
+
+        mosaic_switch = getattr(self.train_set, "uses_mosaic", False)
+        if mosaic_switch:
+            self.train_set.mosaic_enabled = cfg.mosaic_on(self.start_epoch)
+        loader = new_loader()
         steps_per_epoch = max(1, len(loader))
         scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda step: lr_factor(step, steps_per_epoch, cfg))
         if self.global_step:  # resuming: put the schedule where the run stopped
@@ -151,8 +168,6 @@ class Trainer:
             for group, base_lr in zip(self.optimizer.param_groups, scheduler.base_lrs):
                 group["lr"] = base_lr * factor
         val_sizes = original_sizes(self.val_set) if self.val_set is not None else None
-        grid, num_classes = model.config.grid_size, model.config.num_classes
-        image_size = model.config.image_size
         self._emit("fit_start", {"epochs": cfg.epochs, "start_epoch": self.start_epoch, "batches": steps_per_epoch,
                                  "images": len(self.train_set), "device": str(self.device)})
         status, message = "finished", f"trained {cfg.epochs} epochs"
@@ -166,8 +181,14 @@ class Trainer:
                     sampler.set_epoch(epoch)
                 else:
                     loader.generator.manual_seed(cfg.seed * 1000 + epoch)
+                if mosaic_switch and self.train_set.mosaic_enabled != cfg.mosaic_on(epoch):
+                    # The last epochs without mosaics; workers hold their own copy of the dataset: a new loader.
+                    self.train_set.mosaic_enabled = cfg.mosaic_on(epoch)
+                    loader = new_loader()
+                    if sampler is None:
+                        loader.generator.manual_seed(cfg.seed * 1000 + epoch)
                 model.train()
-                sums = {k: 0.0 for k in (*COMPONENTS, "total")}
+                sums = {k: 0.0 for k in (*self.components, "total")}
                 seen, epoch_start = 0, time.perf_counter()
                 if self.skip_batches and self._partial_epoch:  # resuming mid-epoch: keep that epoch's sums
                     sums.update(self._partial_epoch["sums"])
@@ -178,14 +199,15 @@ class Trainer:
                     self._running.wait()
                     images = images.to(self.device, non_blocking=True, memory_format=torch.channels_last)
                     targets = [{k: v.to(self.device) for k, v in t.items()} for t in targets]
-                    target_grid = encode_targets(targets, grid, num_classes, image_size)
                     with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
                         output = (ddp or model)(images)
-                    parts = self.loss_fn(output.float(), target_grid)
-                    if not torch.isfinite(parts["total"]):
+                    parts = self.loss_fn(output.float(), targets)
+                    if not torch.isfinite(parts["total"]) or self._statistics_overflowed():
+                        finite = bool(torch.isfinite(parts["total"]))
+                        what = "the BatchNorm statistics overflowed" if finite else f"the loss became {parts['total'].item()}"
                         raise TrainingError(
-                            f"the loss became {parts['total'].item()} at epoch {epoch + 1}, batch {batch_index + 1}; "
-                            "training stopped (try a lower learning rate). The last good checkpoint is kept.")
+                            f"{what} at epoch {epoch + 1}, batch {batch_index + 1}; training stopped (try a lower "
+                            "learning rate). The last good checkpoint is kept.")
                     self.optimizer.zero_grad(set_to_none=True)
                     self.scaler.scale(parts["total"]).backward()
                     if cfg.clip_grad_norm:
@@ -207,7 +229,7 @@ class Trainer:
                     self._emit("batch_end", {
                         "epoch": epoch + 1, "batch": batch_index + 1, "batches": steps_per_epoch,
                         "step": self.global_step, "lr": self.optimizer.param_groups[0]["lr"],
-                        "loss": values["total"], **{k: values[k] for k in COMPONENTS},
+                        "loss": values["total"], **{k: values[k] for k in self.components},
                         "images_per_s": seen / max(1e-9, time.perf_counter() - epoch_start),
                         "eta_s": elapsed / max(1, done) * remaining,
                     })
@@ -241,7 +263,7 @@ class Trainer:
         means = {k: sums[k] / max(1, seen) for k in sums}
         means = {k: float(v) for k, v in zip(means, dist_utils.all_reduce_mean(torch.tensor(list(means.values()))))}
         row = {"epoch": epoch + 1, "lr": self.optimizer.param_groups[0]["lr"], "loss": means["total"],
-               **{k: means[k] for k in COMPONENTS}, "images_per_s": seen * dist_utils.world_size() / max(1e-9, seconds),
+               **{k: means[k] for k in self.components}, "images_per_s": seen * dist_utils.world_size() / max(1e-9, seconds),
                "epoch_seconds": seconds}
         self._emit("epoch_end", dict(row))
         return row
@@ -292,6 +314,15 @@ class Trainer:
         return {k: v for k, v in (self.history[-1] if self.history else {}).items() if isinstance(v, float) and not math.isnan(v)}
 
     def _write_checkpoint(self, path: Path, epochs_done: int, batch_in_epoch: int) -> Path:
+        # A diverging run can keep a finite loss for a while after its weights or BatchNorm statistics have
+        # overflowed; such a state must never replace the last good checkpoint (resuming it fails at once).
+        for what, state in (("weights", self.model.state_dict()), ("EMA weights", self.ema.state_dict() if self.ema else {})):
+            bad = non_finite_tensors(state)
+            if bad:
+                kept = f" The last good checkpoint ({path.name}) is kept." if path.exists() else ""
+                raise TrainingError(
+                    f"the {what} became non-finite by epoch {epochs_done} ({len(bad)} tensor(s), e.g. {bad[0]}); "
+                    f"training stopped without saving them (try a lower learning rate).{kept}")
         metrics = self._last_metrics()
         return save_checkpoint(
             path, self.model, self.class_names, ema=self.ema.state_dict() if self.ema else None, epoch=epochs_done,
@@ -307,3 +338,9 @@ class Trainer:
 
 class _Stopped(Exception):
     pass
+
+
+def non_finite_tensors(state: dict) -> list[str]:
+    """Names of the floating-point tensors of a state dict holding an inf or a NaN."""
+    return [name for name, value in state.items()
+            if torch.is_tensor(value) and value.is_floating_point() and not torch.isfinite(value).all()]

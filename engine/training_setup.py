@@ -18,10 +18,10 @@ from engine.annotations.atomic import atomic_write_text
 from engine.annotations.folder import load_folder
 from engine.annotations.records import AnnotationError, ImageAnnotation, LabelSet
 from engine.annotations.folder import dataset_root
-from engine.config import ModelConfig
+from engine.config import DEFAULT_HEAD, ModelConfig
 from engine.data import DetectionDataset, UnknownClassError
 from engine.data_split import DatasetError, read_list_file, select_listed, split_train_val
-from engine.train_config import TrainConfig
+from engine.train_config import DEFAULT_PRESET, TrainConfig
 
 RUN_FILES = ("config.json", "results.csv", "last.pt", "best.pt")  # their presence marks a folder as a run
 RUN_CONFIG = "config.json"
@@ -222,10 +222,11 @@ def _key(path: Path | str) -> str:
     return os.path.normcase(os.path.abspath(path))
 
 
-def build_datasets(data: TrainingData, image_size: int) -> tuple[DetectionDataset, DetectionDataset | None]:
-    """Augmented training set and plain validation set (None without validation images)."""
+def build_datasets(data: TrainingData, image_size: int, augment=None) -> tuple[DetectionDataset, DetectionDataset | None]:
+    """Augmented training set (``augment``: :meth:`TrainConfig.augmentation`, default the recipe's) and plain
+    validation set (None without validation images)."""
     try:
-        train_set = DetectionDataset(data.train, data.labels, image_size, train=True)
+        train_set = DetectionDataset(data.train, data.labels, image_size, train=True, augment=augment)
     except UnknownClassError as error:
         raise SetupError(f"training data: {error}") from None
     try:
@@ -237,17 +238,21 @@ def build_datasets(data: TrainingData, image_size: int) -> tuple[DetectionDatase
     return train_set, val_set
 
 
-def build_model_config(backbone: str, image_size: int, num_classes: int) -> ModelConfig:
+def build_model_config(backbone: str, image_size: int, num_classes: int, head: str = DEFAULT_HEAD) -> ModelConfig:
     try:
-        return ModelConfig(num_classes=num_classes, backbone=backbone, image_size=image_size)
+        return ModelConfig(num_classes=num_classes, backbone=backbone, image_size=image_size, head=head)
     except ValueError as error:
         raise SetupError(str(error)) from None
 
 
-def build_train_config(base: TrainConfig | None = None, **overrides) -> TrainConfig:
-    """``base`` (the recipe by default) with the given settings; None values keep the base's. Changing the
-    number of epochs of a multistep schedule moves its milestones to the recipe's 50% and 75% of the run."""
-    values = (base or TrainConfig.recipe()).to_dict()
+def build_train_config(base: TrainConfig | None = None, preset: str = DEFAULT_PRESET, **overrides) -> TrainConfig:
+    """``base`` (by default the ``preset``: "recipe" or "modern") with the given settings; None values keep the
+    base's. Changing the number of epochs of a multistep schedule moves its milestones to the recipe's 50% and
+    75% of the run."""
+    try:
+        values = (base or TrainConfig.preset(preset)).to_dict()
+    except ValueError as error:
+        raise SetupError(str(error)) from None
     given = {k: v for k, v in overrides.items() if v is not None}
     unknown = set(given) - set(values)
     if unknown:

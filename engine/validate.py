@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from engine.boxes import decode_predictions
+from engine.heads import decode_output
 from engine.data import DetectionDataset, make_dataloader
 from engine.evaluation import evaluate
 from engine.images import ImageReadError, read_image_size
@@ -33,12 +33,11 @@ def predict_dataset(model: torch.nn.Module, dataset: DetectionDataset, device: t
     sizes = sizes or original_sizes(dataset)
     loader = make_dataloader(dataset, batch_size=batch_size, shuffle=False, workers=0)
     detections, index = {}, 0
-    num_boxes = model.config.boxes_per_cell
     try:
         for images, _ in loader:
             output = model(images.to(device, memory_format=torch.channels_last)).float()
             batch_sizes = sizes[index:index + len(images)]
-            for det in decode_predictions(output, batch_sizes, conf_threshold=conf_threshold, num_boxes=num_boxes):
+            for det in decode_output(model.config, output, batch_sizes, conf_threshold=conf_threshold):
                 detections[index] = det.to("cpu")
                 index += 1
     finally:

@@ -82,7 +82,9 @@ def build_model(config: ModelConfig, weights: str | Path | None = "imagenet") ->
     torchvision ResNet state dict file or a ResYOLO checkpoint (whose matching tensors are loaded: a checkpoint
     with other classes still gives its backbone and neck).
     """
-    model = ResYOLO(config)
+    from engine.heads import build_network
+
+    model = build_network(config)
     if weights is None or str(weights).lower() in ("none", "random", ""):
         return model, WeightsReport("random", True, "random initial weights, as asked")
     if str(weights).lower() == "imagenet":

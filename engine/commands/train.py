@@ -25,14 +25,18 @@ DEFAULT_RUNS = Path("runs/train")
 
 
 def add_parser(subparsers) -> None:
-    from engine.config import BACKBONES
+    from engine.config import BACKBONES, HEADS
+    from engine.train_config import PRESETS
 
     p = subparsers.add_parser(
         "train", help="train (fine-tune) the detector on labelled images",
         description="Train the detector. DATA: a folder of labelled images (VOC xml, YOLO txt + classes.txt, "
                     "labelme json, COCO json, an Ultralytics/Roboflow data.yaml dataset or a VOC devkit; found "
                     "automatically), a data.yaml, or a .txt file listing image paths. Settings not given "
-                    "follow the recipe (SGD 1e-3, momentum 0.9, 80 epochs, batch 10, x0.1 at 50% and 75% of the epochs).")
+                    "follow the preset: 'modern' (default: anchor-free FPN/PAN head, AdamW 1e-3, 3 warm-up epochs, "
+                    "cosine decay, 100 epochs, batch 16, mosaic/affine/HSV/flip augmentation) or 'recipe' (the "
+                    "reference study: YOLO v1 head, SGD 1e-3, momentum 0.9, 80 epochs, batch 10, x0.1 at 50% "
+                    "and 75% of the epochs).")
     p.add_argument("data", nargs="?", type=Path, metavar="DATA",
                    help="folder or .txt list of images (with --resume: taken from the run when left out)")
     p.add_argument("--val", type=Path, metavar="DATA", help="validation folder or list (default: split off DATA)")
@@ -42,15 +46,24 @@ def add_parser(subparsers) -> None:
     p.add_argument("--split", metavar="NAME", help="train on this split of a dataset that has splits (a data.yaml's "
                    "train/val/test, a VOC devkit's ImageSets/Main/NAME.txt; default: its train split)")
     p.add_argument("--val-split", metavar="NAME", help="validate on this split of DATA (default: its val split)")
-    p.add_argument("--epochs", type=positive_int, metavar="N", help="epochs to train (default 80)")
+    p.add_argument("--preset", choices=PRESETS, help="settings to start from: modern (default) or recipe (the "
+                   "reference study's detector and training)")
+    p.add_argument("--head", choices=HEADS, help="detection head (default: the preset's; modern: anchor_free)")
+    p.add_argument("--epochs", type=positive_int, metavar="N", help="epochs to train (modern 100, recipe 80)")
     p.add_argument("--batch", type=positive_int, metavar="N",
-                   help="images per batch (default 10); under torchrun, per process")
+                   help="images per batch (modern 16, recipe 10); under torchrun, per process")
     p.add_argument("--img-size", type=positive_int, metavar="PX", help="input side, a multiple of 32 (default 448)")
     p.add_argument("--backbone", choices=BACKBONES, help="ResNet backbone (default resnet50)")
     p.add_argument("--lr", type=float, help="base learning rate (default 1e-3)")
-    p.add_argument("--optimizer", choices=["sgd", "adamw"], help="optimiser (default sgd)")
-    p.add_argument("--schedule", choices=["multistep", "cosine"], help="learning-rate decay (default multistep)")
-    p.add_argument("--warmup", type=float, metavar="EPOCHS", help="linear warm-up length in epochs (default 0)")
+    p.add_argument("--optimizer", choices=["sgd", "adamw"], help="optimiser (modern adamw, recipe sgd)")
+    p.add_argument("--schedule", choices=["multistep", "cosine", "constant"],
+                   help="learning-rate decay (modern cosine, recipe multistep)")
+    p.add_argument("--warmup", type=float, metavar="EPOCHS", help="linear warm-up length in epochs (modern 3, recipe 0)")
+    p.add_argument("--augment", choices=["modern", "recipe", "none"],
+                   help="training augmentation (default: the preset's)")
+    p.add_argument("--mosaic", type=float, metavar="P", help="modern augmentation: mosaic probability (default 1)")
+    p.add_argument("--close-mosaic", type=non_negative_int, metavar="N",
+                   help="modern augmentation: no mosaic in the last N epochs (default 10, at most a quarter)")
     p.add_argument("--no-ema", dest="ema", action="store_const", const=False,
                    help="do not keep an exponential moving average of the weights")
     p.add_argument("--workers", type=non_negative_int, metavar="N",
@@ -146,6 +159,9 @@ def _plan(args: argparse.Namespace, main: bool) -> _Plan:
     val_split = _first(args.val_split, recorded.get("val_split") if same_data else None)
     data = setup.load_training_data(data_path, val_path, val_fraction, split_seed,
                                     list(saved["class_names"]) if saved else None, split=split, val_split=val_split)
+    from engine.train_config import DEFAULT_PRESET, PRESET_HEADS
+
+    preset = args.preset or DEFAULT_PRESET
     if saved:
         model_config = saved["model_config"]
         for option, given, own in (("--backbone", args.backbone, model_config.backbone),
@@ -159,13 +175,18 @@ def _plan(args: argparse.Namespace, main: bool) -> _Plan:
             raise setup.SetupError(f"{args.resume} has already trained {epochs_done} of {epochs} epochs; "
                                    f"pass --epochs N (more than {epochs_done}) to train further")
     else:
-        model_config = setup.build_model_config(args.backbone or "resnet50", args.img_size or 448, len(data.labels))
+        model_config = setup.build_model_config(args.backbone or "resnet50", args.img_size or 448, len(data.labels),
+                                                head=args.head or PRESET_HEADS[preset])
         base = None
+    if saved and (args.preset or (args.head and args.head != model_config.head)):
+        raise setup.SetupError("--preset and --head cannot change a resumed run (it keeps its own model and "
+                               "settings); start a new run with --weights to change them")
     train_config = setup.build_train_config(
-        base, epochs=args.epochs, batch_size=args.batch, lr=args.lr, optimizer=args.optimizer,
-        schedule=args.schedule, warmup_epochs=args.warmup, ema=args.ema, workers=args.workers, device=args.device,
-        eval_every=args.eval_every)
-    train_set, val_set = setup.build_datasets(data, model_config.image_size)
+        base, preset=preset, epochs=args.epochs, batch_size=args.batch, lr=args.lr,
+        optimizer=args.optimizer, schedule=args.schedule, warmup_epochs=args.warmup, ema=args.ema,
+        workers=args.workers, device=args.device, eval_every=args.eval_every, augment=args.augment,
+        mosaic=args.mosaic, close_mosaic=args.close_mosaic)
+    train_set, val_set = setup.build_datasets(data, model_config.image_size, train_config.augmentation())
     model, weights = setup.prepare_model(model_config, "none" if saved else args.weights)
     dist_utils.barrier()  # every rank has looked at the run folder before rank 0 writes into it
     if main:
@@ -255,10 +276,13 @@ def _print_plan(plan: _Plan, trainer) -> None:
         weights = f"those of {plan.resume}"
     else:
         weights = plan.weights.message if plan.weights.loaded else "random (see the warning above)"
-    print(f"model: {mc.backbone} at {mc.image_size} px, {mc.boxes_per_cell} boxes per cell; weights: {weights}")
+    head = (f"{mc.boxes_per_cell} boxes per cell (recipe head)" if mc.head == "recipe" else
+            f"anchor-free head, FPN/PAN {mc.fpn_width} channels, strides {'/'.join(map(str, mc.strides))}")
+    print(f"model: {mc.backbone} at {mc.image_size} px, {head}; weights: {weights}")
     schedule = f"{cfg.schedule}" + (f" at epochs {cfg.milestones}" if cfg.schedule == "multistep" else "")
     print(f"training: {cfg.epochs} epochs, batch {cfg.batch_size}, {cfg.optimizer} lr {cfg.lr:g} {schedule}"
           f"{f', warm-up {cfg.warmup_epochs:g} epochs' if cfg.warmup_epochs else ''}, EMA {'on' if cfg.ema else 'off'}"
+          f", {cfg.augment} augmentation"
           f", {cfg.workers} loader worker(s), {device_description(trainer.device)}")
     resumed = f" (resuming after epoch {trainer.start_epoch})" if plan.resume is not None else ""
     print(f"run folder: {plan.out}{resumed}")

@@ -11,9 +11,10 @@ import time
 
 from tqdm import tqdm
 
-from engine.loss import COMPONENTS
+from engine.heads import ALL_COMPONENTS
 
-SHORT_NAMES = {"regression": "box", "containment": "obj", "no_object": "noobj", "class": "cls"}
+SHORT_NAMES = {"regression": "box", "containment": "obj", "no_object": "noobj", "class": "cls", "iou": "ciou",
+               "dfl": "dfl"}
 REPEAT_WINDOW_S = 2.0  # a second SIGINT within this is the same Ctrl+C (torchrun forwards its own copy)
 
 
@@ -73,7 +74,7 @@ class EpochProgress:
 
 
 def summary_line(row: dict, epochs: int) -> str:
-    parts = ", ".join(f"{SHORT_NAMES[k]} {row[k]:.4g}" for k in COMPONENTS if k in row)
+    parts = ", ".join(f"{SHORT_NAMES[k]} {row[k]:.4g}" for k in ALL_COMPONENTS if k in row)
     line = f"epoch {int(row['epoch'])}/{epochs}  loss {row['loss']:.4g} ({parts})"
     if "map50" in row:
         line += f"  mAP50 {row['map50']:.4f} mAP {row['map']:.4f}"

@@ -18,15 +18,15 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from engine.loss import COMPONENTS
+from engine.heads import ALL_COMPONENTS
 
 REDRAW_MS = 100
 SMOOTHING = 20  # batches: the batch losses are an exponential moving average over about this many
-LOSS_NAMES = ("loss", *COMPONENTS)
+LOSS_NAMES = ("loss", *ALL_COMPONENTS)  # a run has the parts of its head; the others stay empty
 LOSS_LABELS = {"loss": "total", "regression": "box", "containment": "object", "no_object": "no object",
-               "class": "class"}
+               "class": "class", "iou": "CIoU", "dfl": "DFL"}
 MAP_LABELS = {"map50": "mAP@0.5", "map": "mAP@[.5:.95]", "ema_map50": "EMA mAP@0.5", "ema_map": "EMA mAP@[.5:.95]"}
-COLORS = ("#2f6fd0", "#d0502f", "#2f9d57", "#9a4fd0", "#c99a1e")
+COLORS = ("#2f6fd0", "#d0502f", "#2f9d57", "#9a4fd0", "#c99a1e", "#1ea5a5", "#8a5a2b")
 
 
 class LegendCell(pg.LegendItem):

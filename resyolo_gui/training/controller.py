@@ -131,7 +131,7 @@ class TrainingFeature(QObject):
         out_dir = new_run_dir(project.folder)
         job = TrainingJob(out_dir, planned.train, planned.val, planned.class_names, planned.record,
                           self.panel.backbone.currentText(), size, self.panel.weights.currentData(),
-                          self.panel.train_settings())
+                          self.panel.train_settings(), head=self.panel.head_choice())
         self.start_job(job)
         return True
 

@@ -19,10 +19,14 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 
 from engine.config import BACKBONES, STRIDE, ModelConfig
 from engine.device import device_description, resolve_device
-from engine.train_config import TrainConfig
+from engine.train_config import DEFAULT_PRESET, PRESET_HEADS, TrainConfig
 from engine.weights import imagenet_cache_path
 from resyolo_gui.training.preflight import VAL_FOLDER, VAL_NONE, VAL_SPLIT, DataChoice
 
+PRESET_LABELS = {"modern": "Modern: anchor-free head, AdamW, mosaic", "recipe": "Recipe: the study's YOLO v1 head"}
+HEAD_LABELS = {"anchor_free": "Anchor-free (FPN/PAN, decoupled)", "recipe": "Recipe (YOLO v1, one scale)"}
+AUGMENT_LABELS = {"modern": "Mosaic, scale/shift, HSV, flip", "recipe": "Recipe: flip, scale, shift, crop",
+                  "none": "None"}
 RANDOM_WEIGHTS_WARNING = ("Random starting weights: the model must learn everything from your images. Expect many "
                           "more epochs and worse results than starting from ImageNet weights.")
 
@@ -35,7 +39,7 @@ class TrainPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        recipe, model = TrainConfig.recipe(), ModelConfig()
+        recipe, model = TrainConfig.preset(DEFAULT_PRESET), ModelConfig(head=PRESET_HEADS[DEFAULT_PRESET])
         self._last_checkpoint: tuple[Path, str] | None = None  # (path, backbone) of the project's newest run
         form = QWidget()
         column = QVBoxLayout(form)
@@ -72,6 +76,7 @@ class TrainPanel(QWidget):
         layout.addWidget(self.message)
         layout.addWidget(self.save_charts_button)
         self.set_running(False)
+        self._update_augment_fields()
         self._update_data_fields()
         self._fill_weights()
         self._defaults = self.values()  # what a project without remembered values starts from
@@ -110,6 +115,12 @@ class TrainPanel(QWidget):
         self.backbone.addItems(list(BACKBONES))
         self.backbone.setCurrentText(model.backbone)
         self.backbone.currentIndexChanged.connect(self._fill_weights)
+        self.head = QComboBox(group)
+        for name, text in HEAD_LABELS.items():
+            self.head.addItem(text, name)
+        self.head.setCurrentIndex(self.head.findData(model.head))
+        self.head.setToolTip("Anchor-free: three scales (strides 8/16/32), task-aligned assignment, CIoU + DFL "
+                             "box loss; learns much faster from few images. Recipe: the reference study's head.")
         self.image_size = QSpinBox(group, minimum=STRIDE, maximum=2048, singleStep=STRIDE, value=model.image_size,
                                    suffix=" px")
         self.image_size.setToolTip(f"Side of the square model input: a multiple of {STRIDE}")
@@ -119,6 +130,7 @@ class TrainPanel(QWidget):
         self.weights.setMinimumContentsLength(24)
         self.weights.currentIndexChanged.connect(self._update_weights_warning)
         form.addRow("Backbone", self.backbone)
+        form.addRow("Head", self.head)
         form.addRow("Input size", self.image_size)
         form.addRow("Starting weights", self.weights)
         self.weights_warning = self._wrapping_label("color: #b06000;")
@@ -135,10 +147,32 @@ class TrainPanel(QWidget):
 
     def _training_group(self, recipe: TrainConfig) -> QGroupBox:
         group = QGroupBox("Training", self)
-        form = QFormLayout(group)
+        form = self._training_form = QFormLayout(group)
+        self.preset = QComboBox(group)
+        for name, text in PRESET_LABELS.items():
+            self.preset.addItem(text, name)
+        self.preset.setCurrentIndex(self.preset.findData(DEFAULT_PRESET))
+        self.preset.setToolTip("Fills in the head and every training setting below; change any of them after")
+        self.preset.activated.connect(self._apply_preset)
         self.epochs = QSpinBox(group, minimum=1, maximum=10000, value=recipe.epochs)
         self.batch_size = QSpinBox(group, minimum=1, maximum=1024, value=recipe.batch_size)
         self.lr = QDoubleSpinBox(group, minimum=1e-6, maximum=1.0, decimals=6, singleStep=1e-4, value=recipe.lr)
+        self.optimizer = QComboBox(group)
+        self.optimizer.addItem("AdamW", "adamw")
+        self.optimizer.addItem("SGD (momentum 0.9)", "sgd")
+        self.schedule = QComboBox(group)
+        self.schedule.addItem("Cosine decay", "cosine")
+        self.schedule.addItem("Steps (x0.1 at 50% and 75%)", "multistep")
+        self.schedule.addItem("Constant", "constant")
+        self.warmup = QDoubleSpinBox(group, minimum=0.0, maximum=100.0, decimals=1, singleStep=1.0, suffix=" epoch(s)")
+        self.augment = QComboBox(group)
+        for name, text in AUGMENT_LABELS.items():
+            self.augment.addItem(text, name)
+        self.augment.currentIndexChanged.connect(self._update_augment_fields)
+        self.mosaic = QDoubleSpinBox(group, minimum=0.0, maximum=100.0, decimals=0, singleStep=10.0, suffix=" %")
+        self.mosaic.setToolTip("Share of training images made of four images (more objects, at the borders too)")
+        self.close_mosaic = QSpinBox(group, minimum=0, maximum=10000, suffix=" epoch(s)")
+        self.close_mosaic.setToolTip("The last epochs see whole images (at most a quarter of the run)")
         self.ema = QCheckBox("Keep an EMA of the weights", group, checked=recipe.ema)
         self.device = QComboBox(group)
         self.device.addItem(f"Auto ({device_description(resolve_device('auto'))})", "auto")
@@ -149,14 +183,46 @@ class TrainPanel(QWidget):
         self.eval_every.setToolTip("Validation mAP is measured this often, and always after the last epoch")
         self.workers = QSpinBox(group, minimum=0, maximum=16, value=0)
         self.workers.setToolTip("Data-loading processes; 0 loads images in the training thread")
+        form.addRow("Preset", self.preset)
         form.addRow("Epochs", self.epochs)
         form.addRow("Batch size", self.batch_size)
+        form.addRow("Optimiser", self.optimizer)
         form.addRow("Learning rate", self.lr)
+        form.addRow("Schedule", self.schedule)
+        form.addRow("Warm-up", self.warmup)
+        form.addRow("Augmentation", self.augment)
+        form.addRow("Mosaic", self.mosaic)
+        form.addRow("No mosaic in the last", self.close_mosaic)
         form.addRow(self.ema)
         form.addRow("Validate every", self.eval_every)
         form.addRow("Device", self.device)
         form.addRow("Loader processes", self.workers)
+        self._show_settings(recipe)
         return group
+
+    def _show_settings(self, config: TrainConfig) -> None:
+        self.epochs.setValue(config.epochs)
+        self.batch_size.setValue(config.batch_size)
+        self.lr.setValue(config.lr)
+        self.optimizer.setCurrentIndex(self.optimizer.findData(config.optimizer))
+        self.schedule.setCurrentIndex(self.schedule.findData(config.schedule))
+        self.warmup.setValue(config.warmup_epochs)
+        self.augment.setCurrentIndex(self.augment.findData(config.augment))
+        self.mosaic.setValue(config.mosaic * 100)
+        self.close_mosaic.setValue(config.close_mosaic)
+        self.ema.setChecked(config.ema)
+
+    def _apply_preset(self) -> None:
+        """One click to a preset: its head and all its training settings (device, workers and data stay)."""
+        name = self.preset.currentData()
+        self.head.setCurrentIndex(self.head.findData(PRESET_HEADS[name]))
+        self._show_settings(TrainConfig.preset(name))
+
+    def _update_augment_fields(self) -> None:
+        # Greyed, not hidden: a row that comes and goes moves the fields below it under the mouse.
+        modern = self.augment.currentData() == "modern" and self.augment.isEnabled()
+        for widget in (self.mosaic, self.close_mosaic):
+            widget.setEnabled(modern)
 
     def _wrapping_label(self, style: str = "") -> QLabel:
         label = QLabel(self)
@@ -213,8 +279,12 @@ class TrainPanel(QWidget):
 
     def train_settings(self) -> dict:
         """TrainConfig overrides."""
-        return {"epochs": self.epochs.value(), "batch_size": self.batch_size.value(), "lr": self.lr.value(),
-                "ema": self.ema.isChecked(), "device": self.device.currentData(), "workers": self.workers.value(),
+        return {"preset": self.preset.currentData(), "epochs": self.epochs.value(),
+                "batch_size": self.batch_size.value(), "lr": self.lr.value(), "optimizer": self.optimizer.currentData(),
+                "schedule": self.schedule.currentData(), "warmup_epochs": self.warmup.value(),
+                "augment": self.augment.currentData(), "mosaic": self.mosaic.value() / 100.0,
+                "close_mosaic": self.close_mosaic.value(), "ema": self.ema.isChecked(),
+                "device": self.device.currentData(), "workers": self.workers.value(),
                 "eval_every": self.eval_every.value()}
 
     def values(self) -> dict:
@@ -225,7 +295,11 @@ class TrainPanel(QWidget):
                 "image_size": self.image_size.value(), "weights": self.weights.currentData(),
                 "epochs": self.epochs.value(), "batch_size": self.batch_size.value(), "lr": self.lr.value(),
                 "ema": self.ema.isChecked(), "eval_every": self.eval_every.value(),
-                "device": self.device.currentData(), "workers": self.workers.value()}
+                "device": self.device.currentData(), "workers": self.workers.value(),
+                "head": self.head.currentData(), "preset": self.preset.currentData(),
+                "optimizer": self.optimizer.currentData(), "schedule": self.schedule.currentData(),
+                "warmup": self.warmup.value(), "augment": self.augment.currentData(), "mosaic": self.mosaic.value(),
+                "close_mosaic": self.close_mosaic.value()}
 
     def apply_values(self, values: dict) -> None:
         """The defaults, then ``values`` (as :meth:`values` gives them): a name or value this form does not
@@ -243,29 +317,39 @@ class TrainPanel(QWidget):
                 box.setChecked(values[name])
         if isinstance(values.get("backbone"), str) and self.backbone.findText(values["backbone"]) >= 0:
             self.backbone.setCurrentText(values["backbone"])  # first: it decides which weights are offered
-        for name, combo in (("val_mode", self.val_mode), ("weights", self.weights), ("device", self.device)):
+        for name, combo in (("val_mode", self.val_mode), ("weights", self.weights), ("device", self.device),
+                            ("head", self.head), ("preset", self.preset), ("optimizer", self.optimizer),
+                            ("schedule", self.schedule), ("augment", self.augment)):
             index = combo.findData(values.get(name)) if isinstance(values.get(name), str) else -1
             if index >= 0:
                 combo.setCurrentIndex(index)
         for name, box in (("split_seed", self.split_seed), ("image_size", self.image_size), ("epochs", self.epochs),
-                          ("batch_size", self.batch_size), ("eval_every", self.eval_every), ("workers", self.workers)):
+                          ("batch_size", self.batch_size), ("eval_every", self.eval_every), ("workers", self.workers),
+                          ("close_mosaic", self.close_mosaic)):
             if number(name, int) is not None:
                 box.setValue(values[name])
-        for name, box in (("val_fraction", self.val_fraction), ("lr", self.lr)):
+        for name, box in (("val_fraction", self.val_fraction), ("lr", self.lr), ("warmup", self.warmup),
+                          ("mosaic", self.mosaic)):
             if number(name, (int, float)) is not None:
                 box.setValue(float(values[name]))
         if isinstance(values.get("val_folder"), str):
             self.val_folder.setText(values["val_folder"])
+
+    def head_choice(self) -> str:
+        return self.head.currentData()
 
     def set_running(self, running: bool, paused: bool = False) -> None:
         self.start_button.setEnabled(not running)
         self.pause_button.setEnabled(running)
         self.pause_button.setText("Resume" if paused else "Pause")
         self.stop_button.setEnabled(running)
-        for widget in (self.verified_only, self.val_mode, self.backbone, self.image_size, self.weights, self.epochs,
-                       self.batch_size, self.lr, self.ema, self.eval_every, self.device, self.workers):
+        for widget in (self.verified_only, self.val_mode, self.backbone, self.head, self.image_size, self.weights,
+                       self.preset, self.epochs, self.batch_size, self.optimizer, self.lr, self.schedule, self.warmup,
+                       self.augment, self.mosaic, self.close_mosaic, self.ema, self.eval_every, self.device,
+                       self.workers):
             widget.setEnabled(not running)
         self._update_data_fields()
+        self._update_augment_fields()
 
     def show_message(self, text: str, error: bool = False) -> None:
         self.message.setStyleSheet("color: #c0392b;" if error else "")

@@ -18,6 +18,7 @@ from pathlib import Path
 from PySide6.QtCore import QThread, Signal
 
 from engine.annotations.records import ImageAnnotation
+from engine.config import DEFAULT_HEAD
 
 log = logging.getLogger("resyolo")
 
@@ -35,7 +36,8 @@ class TrainingJob:
     backbone: str = "resnet50"
     image_size: int = 448
     weights: str = "imagenet"  # "imagenet", "none" or a checkpoint path
-    settings: dict = field(default_factory=dict)  # TrainConfig overrides: epochs, batch_size, lr, ema, device, workers
+    settings: dict = field(default_factory=dict)  # preset and TrainConfig overrides: epochs, batch_size, lr, ...
+    head: str = DEFAULT_HEAD
     threads: int = max(1, (os.cpu_count() or 2) - 1)  # one core left for the GUI thread
 
 
@@ -122,9 +124,9 @@ class TrainingWorker(QThread):
 
         job = self.job
         data = TrainingData(job.train, job.val, LabelSet(list(job.class_names)))
-        train_set, val_set = build_datasets(data, job.image_size)
-        model_config = build_model_config(job.backbone, job.image_size, len(job.class_names))
         train_config = build_train_config(**job.settings)
+        train_set, val_set = build_datasets(data, job.image_size, train_config.augmentation())
+        model_config = build_model_config(job.backbone, job.image_size, len(job.class_names), head=job.head)
         model, report = prepare_model(model_config, job.weights)
         self.event.emit("setup", {"weights_source": report.source, "weights_message": report.message,
                                   "train_images": len(train_set), "val_images": len(val_set) if val_set else 0})

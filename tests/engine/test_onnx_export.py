@@ -181,3 +181,34 @@ def test_dynamo_exporter_matches_torch(checkpoint, tmp_path):
     assert not list(tmp_path.glob("*.data")), "weights inside the .onnx file, not in a separate data file"
     images = torch.rand(3, 3, 64, 64, generator=torch.Generator().manual_seed(11))
     np.testing.assert_allclose(OnnxModel(out)(images).numpy(), torch_output(checkpoint, images), atol=ATOL, rtol=0)
+
+
+def _write_with_metadata(source: Path, out: Path, **changes) -> Path:
+    """A copy of an exported model whose ResYOLO metadata says other things (as if copied from another model)."""
+    model = onnx.load(str(source))
+    meta = {p.key: p.value for p in model.metadata_props}
+    config = json.loads(meta["model_config"])
+    config.update(changes)
+    meta["model_config"] = json.dumps(config)
+    meta["class_names"] = json.dumps([f"c{i}" for i in range(config["num_classes"])])
+    del model.metadata_props[:]
+    for key, value in meta.items():
+        onnx.helper.set_model_props(model, {**{p.key: p.value for p in model.metadata_props}, key: value})
+    onnx.save(model, str(out))
+    return out
+
+
+def test_predict_names_the_file_and_the_mismatch_when_the_output_shape_is_not_the_metadatas(
+        dynamic_onnx, tmp_path, capsys):
+    """ResYOLO metadata for 2 classes on a graph that outputs 3: used to end in a traceback inside decoding."""
+    wrong = _write_with_metadata(dynamic_onnx, tmp_path / "wrong.onnx", num_classes=2)
+    image = tmp_path / "images" / "a.png"
+    image.parent.mkdir()
+    Image.fromarray(np.zeros((40, 50, 3), np.uint8)).save(image)
+    code = main(["predict", str(image.parent), "--weights", str(wrong), "--out", str(tmp_path / "o"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "wrong.onnx" in err and "N x 2 x 2 x 13" in err and "implies N x 2 x 2 x 12" in err
+    assert "Traceback" not in err
+    with pytest.raises(OnnxModelError, match="another model"):
+        OnnxModel(_write_with_metadata(dynamic_onnx, tmp_path / "head.onnx", head="anchor_free"))

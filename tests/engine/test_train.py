@@ -17,7 +17,7 @@ from engine.weights import build_model
 SIZE = 64
 
 
-def make_trainer(loaded, out_dir, callbacks=(), **overrides):
+def make_trainer(loaded, out_dir, callbacks=(), val="some", **overrides):
     torch.manual_seed(0)
     names = loaded.labels.names
     model, _ = build_model(ModelConfig(num_classes=len(names), backbone="resnet18", image_size=SIZE), "none")
@@ -25,7 +25,7 @@ def make_trainer(loaded, out_dir, callbacks=(), **overrides):
                    ema_start_step=1, ema_every=1)
     options.update(overrides)
     train = DetectionDataset(loaded.annotations, loaded.labels, SIZE, train=True)
-    val = DetectionDataset(loaded.annotations[:4], loaded.labels, SIZE, train=False)
+    val = DetectionDataset(loaded.annotations[:4], loaded.labels, SIZE, train=False) if val else None
     return Trainer(model, names, train, val, TrainConfig(**options), out_dir, list(callbacks))
 
 
@@ -136,3 +136,22 @@ def test_lr_schedule_warmup_then_multistep_and_cosine():
     assert lr_factor(0, 10, cosine) == pytest.approx(1.0)
     assert lr_factor(50, 10, cosine) == pytest.approx(0.5)
     assert lr_factor(100, 10, cosine) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_a_diverged_run_never_saves_infinite_batchnorm_statistics_and_resumes(tiny_dataset, tmp_path):
+    """An lr that jumps to 1e6 after the first epoch (x1e9 at a milestone): the loss stays finite for a while
+    after the BatchNorm running variances have overflowed to inf; the checkpoint written then used to hold them,
+    and resuming it at a sane lr failed at once. Now no checkpoint holds a non-finite tensor, the run stops at the
+    overflow with a message, and its last.pt resumes."""
+    _, loaded = tiny_dataset
+    diverging = dict(optimizer="sgd", lr=1e-3, schedule="multistep", milestones=[1], gamma=1e9, val=None)
+    result = make_trainer(loaded, tmp_path, epochs=4, **diverging).fit()
+    assert result.status == "failed" and "lower learning rate" in result.message
+    state = load_checkpoint(tmp_path / "last.pt")
+    for weights in (state["model"], state["ema"]):
+        assert all(torch.isfinite(v).all() for v in weights.values() if v.is_floating_point())
+    resumed = make_trainer(loaded, tmp_path, epochs=state["epoch"] + 1, optimizer="sgd", lr=1e-4, schedule="constant", val=None)
+    resumed.load_resume_state(tmp_path / "last.pt")
+    again = resumed.fit()
+    assert again.status == "finished", again.message
+    assert math.isfinite(again.history[-1]["loss"])

@@ -108,6 +108,21 @@ def test_snapshot_adds_an_image_to_the_project(open_window, image_folder, checkp
     assert second is None and "running" in view.status.text()
 
 
+def test_live_view_and_snapshot_with_an_anchor_free_model(open_window, image_folder, video, tmp_path, qtbot):
+    model, _ = build_model(ModelConfig(num_classes=2, backbone="resnet18", image_size=64, head="anchor_free"), "none")
+    checkpoint = save_checkpoint(tmp_path / "anchor_free.pt", model, CLASSES)
+    window = open_window(image_folder)
+    feature = live_feature(window)
+    view = start_view(feature, checkpoint, video, qtbot)
+    assert "FPS" in view.status.text()
+    ann = view.snapshot()
+    view.stop()
+    detect = next(f for f in window.features if hasattr(f, "store"))
+    entry = detect.store.entry(ann.image_path)
+    assert entry is not None and entry.output.shape == (1, 84, 6)  # the head's own output, kept for re-decoding
+    assert len(entry.decoded(0.0, 0.5)) > 0
+
+
 def test_video_played_to_the_end_stops_by_itself(qtbot, checkpoint, tmp_path):
     from resyolo_gui.live.live_view import LiveView
 

@@ -118,6 +118,32 @@ def test_proposals_form_a_separate_layer_and_sliders_do_not_run_the_network(
     assert forward_calls == [1]  # decoded again from the kept output
 
 
+def fixed_anchor_free_output(batch_size: int) -> torch.Tensor:
+    """DETECTIONS as the anchor-free head's eval output: N x 84 points x (x1, y1, x2, y2 fractions, 2 classes)."""
+    out = torch.zeros(batch_size, 84, 4 + 2)
+    for point, (cx, cy, w, h, conf, label) in enumerate(DETECTIONS):
+        out[:, point * 7, :4] = torch.tensor([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
+        out[:, point * 7, 4 + label] = conf
+    return out
+
+
+def test_proposals_of_an_anchor_free_model_decode_the_same(qtbot, open_window, image_folder, tmp_path, monkeypatch):
+    model, _ = build_model(ModelConfig(num_classes=2, backbone="resnet18", image_size=64, head="anchor_free"), "none")
+    path = save_checkpoint(tmp_path / "anchor_free.pt", model, ["cat", "dog"])
+    calls = []
+    monkeypatch.setattr(Detector, "forward", lambda self, batch: calls.append(len(batch)) or
+                        fixed_anchor_free_output(len(batch)))
+    window = open_window(image_folder)
+    feature = detection(window)
+    assert feature.picker.choose(path)
+    run_and_wait(qtbot, feature, feature.propose_current)
+    layer = window.canvas.proposal_layer
+    assert calls == [1] and [item.tag_text() for item in layer.items()] == ["cat 0.90", "dog 0.40"]
+    assert layer.items()[0].rect().getCoords() == pytest.approx((40, 6, 56, 18))
+    feature.panel.conf_slider.setValue(50)
+    assert [item.tag_text() for item in layer.items()] == ["cat 0.90"] and calls == [1]
+
+
 def test_accept_reject_and_undo(qtbot, open_window, image_folder, checkpoint, forward_calls):
     window = open_window(image_folder)
     feature, canvas = detection(window), window.canvas

@@ -73,6 +73,8 @@ def test_training_started_from_the_button_charts_points_and_lists_the_run(traini
     assert (run_dir / "last.pt").is_file() and (run_dir / "results.csv").is_file()
     config = json.loads((run_dir / "config.json").read_text())
     assert config["status"] == "finished" and config["model"]["backbone"] == "resnet18"
+    assert config["model"]["head"] == "anchor_free" and config["train"]["augment"] == "modern"  # the defaults
+    assert charts.point_count("batch_iou") >= 2 and charts.point_count("batch_regression") == 0
     data = config["data"]
     assert len(data["train_images"]) + len(data["val_images"]) == 8 and len(data["val_images"]) == 2
     assert data["split_seed"] == 0 and data["val_fraction"] == pytest.approx(0.2)
@@ -89,6 +91,28 @@ def test_training_started_from_the_button_charts_points_and_lists_the_run(traini
     assert charts.save_png(png) and png.stat().st_size > 1000
     # The new run's checkpoint is now offered as starting weights for the same backbone.
     assert panel.weights.findData(str(run_dir / "best.pt")) >= 0 or panel.weights.findData(str(run_dir / "last.pt")) >= 0
+
+
+def test_recipe_preset_is_one_click_away_and_fills_head_and_settings(training_window, synth_project):
+    window, feature = training_window(synth_project)
+    panel = feature.panel
+    assert panel.preset.currentData() == "modern" and panel.head_choice() == "anchor_free"
+    assert (panel.optimizer.currentData(), panel.schedule.currentData(), panel.augment.currentData()) == (
+        "adamw", "cosine", "modern")
+    assert panel.mosaic.isEnabled()
+
+    panel.preset.setCurrentIndex(panel.preset.findData("recipe"))
+    panel.preset.activated.emit(panel.preset.currentIndex())  # what a click on the entry sends
+    settings = panel.train_settings()
+    assert panel.head_choice() == "recipe" and settings["preset"] == "recipe"
+    assert (settings["optimizer"], settings["schedule"], settings["augment"]) == ("sgd", "multistep", "recipe")
+    assert (settings["epochs"], settings["batch_size"], settings["warmup_epochs"]) == (80, 10, 0.0)
+    assert not panel.mosaic.isEnabled()  # mosaic settings belong to the modern augmentation (greyed, not hidden)
+
+    from engine.training_setup import build_train_config
+
+    config = build_train_config(**settings)  # what the worker builds from the form
+    assert config.optimizer == "sgd" and config.milestones == [40, 60] and config.augment == "recipe"
 
 
 def test_preflight_says_what_is_wrong_and_starts_nothing(training_window, make_folder, tmp_path):
