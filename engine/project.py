@@ -118,6 +118,10 @@ class Project(ClassEdits):
         project = cls(folder, loaded.annotations, labels, errors, label_format, settings, loaded.format)
         project.splits = loaded.splits
         project.read_only = read_only
+        if not read_only:
+            from engine.project_lock import hold_here
+
+            hold_here(folder, project)  # a second live project of this process on the folder is refused too
         project.pixel_origin = pixel_origin
         project._fingerprints = dict(loaded.fingerprints)
         project._label_files = dict(loaded.label_files)
@@ -128,7 +132,7 @@ class Project(ClassEdits):
         from engine.project_lock import release
 
         if not self.read_only:
-            release(self.folder)
+            release(self.folder, owner=self)
 
     # ----------------------------------------------------------------- dirty state
     def mark_dirty(self, ann: ImageAnnotation) -> None:

@@ -188,11 +188,13 @@ def test_voc_pixel_origin_is_one_saved_choice_per_project(tmp_path):
     assert project.annotations[0].boxes[0].x1 == 11  # labelImg's reading by default
     project.set_pixel_origin(1)
     assert project.save_all() == []
+    project.close()
     reopened = Project.open(tmp_path)
     assert reopened.pixel_origin == 1
     assert reopened.annotations[0].boxes[0].x1 == 11  # the same box: the file now says xmin 12
     assert "<xmin>12</xmin>" in (tmp_path / "a.xml").read_text()
     (tmp_path / "a.xml").write_text((tmp_path / "a.xml").read_text().replace("<xmin>12</xmin>", "<xmin>11</xmin>"))
+    reopened.close()
     assert Project.open(tmp_path).annotations[0].boxes[0].x1 == 10  # devkit reading of xmin 11
 
 

@@ -1,5 +1,6 @@
 """Nothing lost to a second writer: the project lock and "changed on disk" save errors (issue 12)."""
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -36,8 +37,9 @@ def test_a_folder_held_by_another_live_process_is_refused_naming_it(tmp_path):
         read_only.mark_dirty(read_only.annotations[0])
         assert [type(e) for e in read_only.save_all()] == [SaveError]
         assert read_lock(tmp_path)["pid"] == holder.pid  # read-only leaves their lock alone
-        Project.open(tmp_path, take_over=True)
+        taken = Project.open(tmp_path, take_over=True)  # held while this object lives
         assert read_lock(tmp_path)["pid"] != holder.pid
+        taken.close()
     finally:
         holder.kill()
         holder.wait()
@@ -72,3 +74,22 @@ def test_a_box_added_by_another_program_is_not_silently_overwritten(tmp_path):
     ann.boxes.pop()
     project.mark_dirty(ann)
     assert project.save_all() == []  # our own last write is what is on disk now
+
+
+def test_two_projects_of_one_process_exclude_each_other_like_two_processes(tmp_path):
+    """Two windows of one app: the second is told, and may open read-only or take over; closing lets go."""
+    _folder(tmp_path)
+    first = Project.open(tmp_path)
+    with pytest.raises(ProjectLocked, match=f"another window of this ResYOLO \\(process {os.getpid()} on"):
+        Project.open(tmp_path)
+    assert Project.open(tmp_path, read_only=True).read_only
+    second = Project.open(tmp_path, take_over=True)
+    first.close()  # taken over: the first window's close leaves the second's lock alone
+    assert read_lock(tmp_path)["pid"] == os.getpid()
+    with pytest.raises(ProjectLocked):
+        Project.open(tmp_path)
+    second.close()
+    assert not lock_path(tmp_path).exists()
+    third = Project.open(tmp_path)
+    del third  # a project dropped without close() lets go of the folder too
+    Project.open(tmp_path).close()
