@@ -64,7 +64,8 @@ class Project(ClassEdits):
         self._known_classes: set[str] = set(labels.names)  # the class names on disk as we last read or wrote them
         self.splits: dict[str, list[Path]] = {}
         self.pixel_origin: int | None = None  # VOC: 0 (labelImg) or 1 (devkit); None: the format's default
-        self.read_only = False
+        self.read_only = False  # another window holds the folder: nothing is written into it (Save To still works)
+        self.lock_holder: dict | None = None  # read-only: who held the folder when it was opened (pid, host, since)
         self._fingerprints: dict[Path, tuple[int, int]] = {}  # label file -> (size, mtime_ns) as read or written
         self._label_files: dict[Path, Path] = {}  # image -> the label file it was read from
 
@@ -121,7 +122,11 @@ class Project(ClassEdits):
         if not read_only:
             from engine.project_lock import hold_here
 
-            hold_here(folder, project)  # a second live project of this process on the folder is refused too
+            hold_here(folder, project)
+        else:
+            from engine.project_lock import read_lock
+
+            project.lock_holder = read_lock(folder)  # a second live project of this process on the folder is refused too
         project.pixel_origin = pixel_origin
         project._fingerprints = dict(loaded.fingerprints)
         project._label_files = dict(loaded.label_files)
@@ -203,6 +208,10 @@ class Project(ClassEdits):
         return failures
 
     def save_settings(self) -> None:
+        if self.read_only and self.output_folder is None:
+            if self._settings_dirty:
+                raise SaveError(self.settings_path(), "opened read-only (another window holds the folder)")
+            return
         path = self.settings_path()
         class_list = self.classes_txt_path()
         if class_list is not None and (get_format(self.format).numbered_classes or class_list.exists()):
@@ -286,7 +295,7 @@ class Project(ClassEdits):
                                     "keep mine (theirs kept as .conflict) or compare both", ann)
 
     def _write(self, ann: ImageAnnotation, keep_theirs_as_conflict: bool = False) -> None:
-        if self.read_only:
+        if self.read_only and self.output_folder is None:  # Save To another folder is the way out
             raise SaveError(self.label_path(ann), "opened read-only (another window holds the folder)", ann)
         target = self.label_path(ann)
         fmt = get_format(self.format)

@@ -31,20 +31,26 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from PySide6.QtWidgets import QApplication
 
-    from engine.project import Project, ProjectError
+    from engine.project import ProjectError
+    from resyolo_gui import lock_dialog
     from resyolo_gui.main_window import MainWindow
     from resyolo_gui.settings import AppSettings
     from resyolo_gui.style import apply_style
 
     folder = args.folder or SAMPLE_FOLDER
+    app = QApplication.instance() or QApplication(["resyolo-gui"])  # before opening: a held folder asks
     try:
-        project = Project.open(folder)
+        # A folder another ResYOLO holds asks: read-only, take over or cancel (a screenshot opens it read-only).
+        ask = (lambda _parent, _error: lock_dialog.READ_ONLY) if args.screenshot is not None else None
+        project = lock_dialog.open_project(None, folder, ask=ask)
     except ProjectError as exc:
         print(f"resyolo-gui: {exc}", file=sys.stderr)
         return 2
+    if project is None:
+        print(f"resyolo-gui: {folder} is open in another ResYOLO; cancelled", file=sys.stderr)
+        return 1
     from resyolo_gui.gc_guard import collect_garbage_on_gui_thread
 
-    app = QApplication.instance() or QApplication(["resyolo-gui"])
     app.setApplicationName("ResYOLO")
     collect_garbage_on_gui_thread(app)  # never let a worker thread destroy Qt objects
     apply_style(app)

@@ -12,7 +12,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
 
 from engine.project import Project, ProjectError
-from resyolo_gui import dialogs
+from resyolo_gui import dialogs, lock_dialog
 from resyolo_gui.browser import ImageBrowser
 from resyolo_gui.canvas import AnnotationCanvas
 from resyolo_gui.classes import ClassPanel
@@ -61,8 +61,11 @@ class MainWindow(QMainWindow):
     # ----------------------------------------------------------------- project
     def set_project(self, project: Project | None) -> None:
         self.loader.clear()
+        if self.project is not None and self.project is not project:
+            self.project.close()  # let go of the old folder's lock
         self.project = project
         self.saving.set_project(project)
+        lock_dialog.show_lock_state(self, project)
         self._first_shown = False
         self._current_row = self._previous_row = -1
         self._shown_path = None
@@ -92,11 +95,13 @@ class MainWindow(QMainWindow):
         if not self.saving.save_before_leaving():
             return False
         try:
-            project = Project.open(folder)
+            project = lock_dialog.open_project(self, folder, self.project)  # a held folder: read-only or take over
         except ProjectError as exc:
             QMessageBox.warning(self, "Cannot open folder", str(exc))
             self.settings.remove_recent_folder(Path(folder))
             fill_recent_menu(self)
+            return False
+        if project is None:
             return False
         self.settings.add_recent_folder(project.folder)
         fill_recent_menu(self)
@@ -204,6 +209,8 @@ class MainWindow(QMainWindow):
             return
         self.settings.save_window_state(self.saveGeometry(), self.saveState())
         self.loader.clear()
+        if self.project is not None:
+            self.project.close()
         event.accept()
 
     # ----------------------------------------------------------------- view
@@ -218,7 +225,7 @@ class MainWindow(QMainWindow):
     def _update_title(self) -> None:
         ann = self.current_annotation()
         parts = ([Path(ann.image_path).name + "[*]"] if ann is not None else []) + \
-                ([self.project.folder.name] if self.project else []) + ["ResYOLO"]
+                ([self.project.folder.name] if self.project else []) + lock_dialog.title_tag(self.project) + ["ResYOLO"]
         if ann is None and self.project is not None:
             parts[0] += "[*]"
         self.setWindowTitle(" — ".join(parts))

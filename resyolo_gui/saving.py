@@ -39,6 +39,8 @@ class SaveFlow(QObject):
         """Leaving an image (row ``leaving``) saves it; the timer saves everything."""
         if self.project is None or not self.project.has_unsaved_changes():
             return
+        if self.project.read_only and self.project.output_folder is None:
+            return  # nothing is written into a folder another window holds; edits wait for Save To or quitting
         if leaving is not None:
             if leaving < 0:
                 return
@@ -66,6 +68,9 @@ class SaveFlow(QObject):
                 self.project.mark_dirty(ann)
         self._warned = False
         self._after_save(self.project.save_all())
+        from resyolo_gui.lock_dialog import show_lock_state
+
+        show_lock_state(self.window, self.project)  # a read-only project saves again, elsewhere
         self.window.statusBar().showMessage(f"Labels are now saved to {folder}", 8000)
         return not self.failures
 
