@@ -16,6 +16,7 @@ from pathlib import Path
 from engine.annotations.formats import format_names, get_format
 from engine.annotations.records import AnnotationError, ImageAnnotation, LabelSet
 from engine.project_classes import DEFAULT_PALETTE, ClassEdits
+from engine.project_disk import DiskSync
 from engine.project_settings import (SETTINGS_DIR, SETTINGS_FILE, backup_path_for, keep_backup, read_settings,
                                      settings_path, settings_text, write_settings)
 
@@ -46,7 +47,7 @@ class ChangedOnDisk(SaveError):
     or show both."""
 
 
-class Project(ClassEdits):
+class Project(ClassEdits, DiskSync):
     def __init__(self, folder: Path, annotations: list[ImageAnnotation], labels: LabelSet,
                  errors: dict[Path, AnnotationError], format: str, settings: dict, source_format: str | None):
         self.folder = folder
@@ -66,8 +67,9 @@ class Project(ClassEdits):
         self.pixel_origin: int | None = None  # VOC: 0 (labelImg) or 1 (devkit); None: the format's default
         self.read_only = False  # another window holds the folder: nothing is written into it (Save To still works)
         self.lock_holder: dict | None = None  # read-only: who held the folder when it was opened (pid, host, since)
-        self._fingerprints: dict[Path, tuple[int, int]] = {}  # label file -> (size, mtime_ns) as read or written
+        self._fingerprints: dict[Path, tuple] = {}  # label file -> Fingerprint(size, mtime_ns, hash) as read or written
         self._label_files: dict[Path, Path] = {}  # image -> the label file it was read from
+        self._read_format = source_format  # the format the label files were read in at opening
 
     # ----------------------------------------------------------------- opening
     @classmethod
@@ -130,6 +132,7 @@ class Project(ClassEdits):
         project.pixel_origin = pixel_origin
         project._fingerprints = dict(loaded.fingerprints)
         project._label_files = dict(loaded.label_files)
+        project._read_format = loaded.format or label_format  # an unlabelled folder: no file of its format existed
         return project
 
     def close(self) -> None:
@@ -280,11 +283,17 @@ class Project(ClassEdits):
 
     def _check_unchanged(self, ann: ImageAnnotation, target: Path, keep_theirs_as_conflict: bool) -> None:
         """Raise ChangedOnDisk if ``target`` is not what this project read (or last wrote) there."""
-        from engine.annotations.beside import fingerprint
+        from engine.annotations.fingerprints import changed
 
         expected = self._fingerprints.get(target)  # None: we never read this file (new, or another format's)
-        now = fingerprint(target)
-        if expected is None or now is None or now == expected:
+        if not target.exists():
+            return
+        if expected is None:
+            # Created meanwhile: no file was there when the folder was read in this format (another format's
+            # or another folder's files are simply replaced: a switch or a Save To writes them all)
+            if self._read_format != self.format or self.output_folder is not None:
+                return
+        elif not changed(target, expected):
             return
         if keep_theirs_as_conflict:
             from engine.annotations.atomic import atomic_write_bytes
@@ -319,9 +328,9 @@ class Project(ClassEdits):
             origin = {"origin": self.pixel_origin} if fmt.pixel_origin is not None and self.pixel_origin is not None else {}
             fmt.write(ann, self.labels, target, warnings, **origin)
             self.warnings += warnings
-            from engine.annotations.beside import fingerprint
+            from engine.annotations.fingerprints import of_file
 
-            self._fingerprints[target] = fingerprint(target)
+            self._fingerprints[target] = of_file(target)  # what we wrote is what the next save expects
         except (OSError, ValueError, KeyError) as exc:
             raise SaveError(target, _reason(exc), ann) from exc
         self.errors.pop(Path(ann.image_path), None)
