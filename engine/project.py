@@ -286,7 +286,7 @@ class Project(ClassEdits, DiskSync):
         from engine.annotations.fingerprints import changed
 
         expected = self._fingerprints.get(target)  # None: we never read this file (new, or another format's)
-        if not target.exists():
+        if not target.is_file():  # none there (or a folder in the way: the write fails, naming it)
             return
         if expected is None:
             # Created meanwhile: no file was there when the folder was read in this format (another format's

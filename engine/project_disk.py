@@ -61,6 +61,10 @@ class DiskSync:
                 result.append(ann)
         return result
 
+    def label_file_names(self, directory: Path | str) -> set[str]:
+        """The names of the label files the project reads and writes in ``directory`` (existing or not)."""
+        return set(self._label_index().get(os.path.abspath(directory), {}))
+
     def label_folders(self) -> list[Path]:
         """The folders holding (or to hold) the project's label files: what a watcher watches."""
         return [Path(d) for d in self._label_index()]

@@ -16,7 +16,9 @@ from resyolo_gui import dialogs, lock_dialog
 from resyolo_gui.browser import ImageBrowser
 from resyolo_gui.canvas import AnnotationCanvas
 from resyolo_gui.classes import ClassPanel
+from resyolo_gui.conflicts import ConflictResolver
 from resyolo_gui.features import install_features
+from resyolo_gui.folder_watch import FolderWatch
 from resyolo_gui.icons import icon
 from resyolo_gui.loader import ImageLoader
 from resyolo_gui.menus import build_menus, fill_recent_menu
@@ -50,6 +52,8 @@ class MainWindow(QMainWindow):
         self._connect_editing_signals()
         self._build_status_bar()
         build_menus(self)
+        self.saving.conflicts = ConflictResolver(self)  # a label file changed on disk: reload / keep mine / both
+        self.folder_watch = FolderWatch(self)  # reloads label files other programs change
         self.features = install_features(self)
         geometry, state = settings.window_state()
         if geometry is None or not self.restoreGeometry(geometry):
@@ -66,6 +70,7 @@ class MainWindow(QMainWindow):
         self.project = project
         self.saving.set_project(project)
         lock_dialog.show_lock_state(self, project)
+        self.folder_watch.set_project(project)
         self._first_shown = False
         self._current_row = self._previous_row = -1
         self._shown_path = None
