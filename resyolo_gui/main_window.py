@@ -17,6 +17,7 @@ from resyolo_gui.browser import ImageBrowser
 from resyolo_gui.canvas import AnnotationCanvas
 from resyolo_gui.classes import ClassPanel
 from resyolo_gui.conflicts import ConflictResolver
+from resyolo_gui.export_formats import LabelExport
 from resyolo_gui.features import install_features
 from resyolo_gui.folder_watch import FolderWatch
 from resyolo_gui.icons import icon
@@ -54,6 +55,7 @@ class MainWindow(QMainWindow):
         build_menus(self)
         self.saving.conflicts = ConflictResolver(self)  # a label file changed on disk: reload / keep mine / both
         self.folder_watch = FolderWatch(self)  # reloads label files other programs change
+        self.label_export = LabelExport(self)  # File > Export Labels As (each format of the engine's table)
         self.features = install_features(self)
         geometry, state = settings.window_state()
         if geometry is None or not self.restoreGeometry(geometry):
