@@ -53,7 +53,8 @@ class Project(ClassEdits, DiskSync):
         self.folder = folder
         self.annotations = annotations
         self.labels = labels
-        self.errors = errors
+        self.errors = errors  # image (or file) -> its first problem: what marks an image in the browser
+        self.problems: dict[Path, list[AnnotationError]] = {k: [e] for k, e in errors.items()}  # -> all of them
         self.format = format
         self.output_folder: Path | None = None  # File > Save To...: labels go there instead of beside the images
         self._colors: dict[str, str] = dict(settings.get("colors", {}))
@@ -110,7 +111,8 @@ class Project(ClassEdits, DiskSync):
                 labels.add(box.label)
             if verified and _relative(ann.image_path, folder) in verified:
                 ann.verified = True
-        errors.update(_errors_by_image(loaded.errors, loaded.annotations, loaded.label_files))
+        first, every = _errors_by_image(loaded.errors, loaded.annotations, loaded.label_files)
+        errors.update(first)
         label_format = saved_format or (loaded.format if loaded.format in LABEL_FORMATS else DEFAULT_FORMAT)
         from engine.annotations.atomic import clean_leftover_temp_files
 
@@ -120,6 +122,7 @@ class Project(ClassEdits, DiskSync):
                                    *{os.path.dirname(p) for p in loaded.label_files.values()}])
         project = cls(folder, loaded.annotations, labels, errors, label_format, settings, loaded.format)
         project.splits = loaded.splits
+        project.problems = {key: [error] for key, error in errors.items() if key not in every} | every
         project.read_only = read_only
         if not read_only:
             from engine.project_lock import hold_here
@@ -230,6 +233,7 @@ class Project(ClassEdits, DiskSync):
         except OSError as exc:
             raise SaveError(path, _reason(exc)) from exc
         self.errors.pop(path, None)
+        self.problems.pop(path, None)
         self._settings_dirty = False
 
     def settings_path(self) -> Path:
@@ -334,24 +338,28 @@ class Project(ClassEdits, DiskSync):
         except (OSError, ValueError, KeyError) as exc:
             raise SaveError(target, _reason(exc), ann) from exc
         self.errors.pop(Path(ann.image_path), None)
+        notes = [p for p in self.problems.pop(Path(ann.image_path), []) if not p.is_fault]
+        if notes:  # shapes that are not boxes are kept untouched by the write: still worth listing
+            self.problems[Path(ann.image_path)] = notes
 
 
 def _errors_by_image(errors: list[AnnotationError], annotations: list[ImageAnnotation],
-                     label_files: dict[Path, Path]) -> dict:
+                     label_files: dict[Path, Path]) -> tuple[dict, dict]:
     """Key each label-file error by the image it belongs to (the loader says which file each image was read
-    from; else same folder and stem), else by the file itself. Several problems of one image: the first."""
+    from; else same folder and stem), else by the file itself: (the first problem of each, all of each)."""
     if not errors:
-        return {}
+        return {}, {}
     by_label_file: dict[Path, Path | None] = {}
     for image, label_file in label_files.items():  # a file shared by many images (COCO) names none of them
         by_label_file[Path(label_file)] = None if Path(label_file) in by_label_file else Path(image)
     by_stem = {(Path(a.image_path).parent, Path(a.image_path).stem): Path(a.image_path) for a in annotations}
-    result = {}
+    first, every = {}, {}
     for error in errors:
         path = Path(error.path)
         image = by_label_file.get(path) or by_stem.get((path.parent, path.stem))
-        result.setdefault(image or path, error)
-    return result
+        first.setdefault(image or path, error)
+        every.setdefault(image or path, []).append(error)
+    return first, every
 
 
 def _relative(path: Path, folder: Path) -> str:

@@ -153,6 +153,19 @@ class DiskSync:
     # ----------------------------------------------------------------- problems of an image
     def forget_problems(self, ann: ImageAnnotation) -> None:
         self.errors.pop(Path(ann.image_path), None)
+        self.problems.pop(Path(ann.image_path), None)
 
     def add_problems(self, ann: ImageAnnotation, problems: list[AnnotationError]) -> None:
         self.errors.setdefault(Path(ann.image_path), problems[0])
+        self.problems.setdefault(Path(ann.image_path), []).extend(problems)
+
+    def problems_by_file(self) -> dict[Path, list[AnnotationError]]:
+        """Every problem reading the project, and every box saving clipped or dropped, grouped by the file
+        they are about (file order of the images; each bad box its own entry)."""
+        grouped: dict[Path, list[AnnotationError]] = {}
+        for problems in self.problems.values():
+            for problem in problems:
+                grouped.setdefault(Path(problem.path), []).append(problem)
+        for warning in self.warnings:
+            grouped.setdefault(Path(warning.path), []).append(warning)
+        return grouped

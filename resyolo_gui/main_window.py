@@ -222,9 +222,12 @@ class MainWindow(QMainWindow):
 
     # ----------------------------------------------------------------- view
     def show_problems(self) -> None:
-        problems = [str(e) for e in self.project.errors.values()] if self.project else []
-        problems += [f"not saved: {f}" for f in self.saving.failures]
-        dialogs.ProblemsDialog(problems, self).open()
+        from resyolo_gui import problems  # every problem, grouped by file
+
+        groups = problems.problem_groups(self.project, self.saving.failures)
+        self.problems_dialog = problems.ProblemsDialog(
+            groups, self, show_image=lambda path: problems.show_image_of_label_file(self, path))
+        self.problems_dialog.open()
 
     def show_shortcuts(self) -> None:
         dialogs.ShortcutsDialog(self.findChildren(QAction) + self.canvas.actions(), self).open()
