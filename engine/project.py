@@ -132,7 +132,9 @@ class Project(ClassEdits, DiskSync):
             from engine.project_lock import read_lock
 
             project.lock_holder = read_lock(folder)  # a second live project of this process on the folder is refused too
-        project.pixel_origin = pixel_origin
+        # The documented choice: saved in project.json, else where the files tell (a devkit layout: 1), else the
+        # format's convention (VOC beside images: labelImg's 0). Never guessed from the numbers in the files.
+        project.pixel_origin = pixel_origin if pixel_origin is not None else get_format(label_format).pixel_origin
         project._fingerprints = dict(loaded.fingerprints)
         project._label_files = dict(loaded.label_files)
         project._read_format = loaded.format or label_format  # an unlabelled folder: no file of its format existed
@@ -155,9 +157,15 @@ class Project(ClassEdits, DiskSync):
     def has_unsaved_changes(self) -> bool:
         return bool(self._dirty) or self._settings_dirty
 
+    @property
+    def pixel_origin_choice(self) -> int | None:
+        """The VOC pixel origin the label files are read and written in; None for formats without one."""
+        return self.pixel_origin if get_format(self.format).pixel_origin is not None else None
+
     def set_pixel_origin(self, origin: int) -> None:
         """The project's VOC pixel origin: 0 as labelImg, 1 as the VOC devkit (and Ultralytics' converter and
-        supervision) count. Saved in the settings; every labelled image is rewritten in it on the next save."""
+        supervision) count. Saved in the settings; every labelled image is rewritten in it on the next save, its
+        boxes where they are (:meth:`reread_with_pixel_origin`: the files stay, read the other way)."""
         if origin not in (0, 1):
             raise ValueError(f"pixel origin must be 0 (labelImg) or 1 (VOC devkit), got {origin!r}")
         if origin != self.pixel_origin:
@@ -171,6 +179,8 @@ class Project(ClassEdits, DiskSync):
             raise ValueError(f"unknown label format {label_format!r}; use one of {', '.join(LABEL_FORMATS)}")
         if label_format != self.format:
             self.format = label_format
+            if self.pixel_origin is None:  # switching to VOC: its convention until the user picks the other
+                self.pixel_origin = get_format(label_format).pixel_origin
             self._needs_conversion = True
             self._settings_dirty = True
 

@@ -113,9 +113,9 @@ class DiskSync:
     def reload(self, anns: list[ImageAnnotation]) -> list[ImageAnnotation]:
         """Replace ``anns``' boxes by what their label files hold now ("reload theirs"): their unsaved edits are
         dropped. The records stay the same objects (a view showing one keeps showing it). Returns ``anns``."""
+        everything = self.read_from_disk(anns)  # one listing of each folder for all of them
         for ann in anns:
-            read, problems, fingerprint = self.read_from_disk([ann]).get(Path(ann.image_path),
-                                                                        (ImageAnnotation(ann.image_path), [], None))
+            read, problems, fingerprint = everything.get(Path(ann.image_path), (ImageAnnotation(ann.image_path), [], None))
             ann.boxes = list(read.boxes)
             ann.verified = read.verified if get_format(self.format).keeps_verified else ann.verified  # else: settings
             if read.width > 0 and read.height > 0:
@@ -134,6 +134,24 @@ class DiskSync:
             if problems:
                 self.add_problems(ann, problems)
         return anns
+
+    def reread_with_pixel_origin(self, origin: int) -> list[ImageAnnotation]:
+        """The VOC files were written counting pixels from ``origin`` (0: labelImg, 1: the devkit, supervision,
+        Ultralytics' converter): read them again so, and keep that as the project's choice. The files are not
+        changed; boxes move by the difference. Refused while images have unsaved edits (save first). Returns the
+        images read again. (:meth:`set_pixel_origin` is the other way: boxes stay, files are rewritten.)"""
+        if origin not in (0, 1):
+            raise ValueError(f"pixel origin must be 0 (labelImg) or 1 (VOC devkit), got {origin!r}")
+        if get_format(self.format).pixel_origin is None:
+            raise ValueError(f"{get_format(self.format).title} has no pixel origin to choose")
+        if self._dirty:
+            raise ValueError("save or discard the unsaved edits first: they were drawn, not read")
+        if origin == self.pixel_origin:
+            return []
+        self.pixel_origin = origin
+        self._settings_dirty = True
+        anns = [a for a in self.annotations if self._fingerprints.get(self.label_path(a)) is not None]
+        return self.reload(anns)
 
     def keep_theirs_aside(self, ann: ImageAnnotation) -> Path | None:
         """"Show both": theirs is kept as ``NAME.conflict`` and counts as read, so the next save writes mine

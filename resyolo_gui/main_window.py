@@ -23,6 +23,7 @@ from resyolo_gui.folder_watch import FolderWatch
 from resyolo_gui.icons import icon
 from resyolo_gui.loader import ImageLoader
 from resyolo_gui.menus import build_menus, fill_recent_menu
+from resyolo_gui.pixel_origin import PixelOriginMenu
 from resyolo_gui.saving import SaveFlow
 from resyolo_gui.settings import AppSettings
 
@@ -56,6 +57,7 @@ class MainWindow(QMainWindow):
         self.saving.conflicts = ConflictResolver(self)  # a label file changed on disk: reload / keep mine / both
         self.folder_watch = FolderWatch(self)  # reloads label files other programs change
         self.label_export = LabelExport(self)  # File > Export Labels As (each format of the engine's table)
+        self.pixel_origin_menu = PixelOriginMenu(self)  # File > Label Format > VOC pixels from 0 / from 1
         self.features = install_features(self)
         geometry, state = settings.window_state()
         if geometry is None or not self.restoreGeometry(geometry):

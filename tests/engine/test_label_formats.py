@@ -211,3 +211,24 @@ def test_labelme_images_with_polygons_still_train(tmp_path):
     data = load_training_data(tmp_path, val_fraction=0)
     assert len(data.train) == 3 and data.labels.names == ["dog"]
     assert len(data.problems) == 3 and all("not a box" in str(p) for p in data.problems)
+
+
+def test_voc_pixel_origin_read_the_other_way_keeps_the_files(tmp_path):
+    """The files were supervision's (1-based) but opened as labelImg's: read them again, nothing rewritten."""
+    _image(tmp_path / "a.jpg")
+    xml = ("<annotation><filename>a.jpg</filename><size><width>64</width><height>48</height></size><object>"
+           "<name>dog</name><bndbox><xmin>11</xmin><ymin>11</ymin><xmax>31</xmax><ymax>21</ymax></bndbox></object>"
+           "</annotation>")
+    (tmp_path / "a.xml").write_text(xml)
+    project = Project.open(tmp_path)
+    assert project.pixel_origin_choice == 0  # VOC beside images: labelImg's convention, not guessed
+    project.annotations[0].verified = True
+    project.mark_dirty(project.annotations[0])
+    with pytest.raises(ValueError, match="unsaved"):
+        project.reread_with_pixel_origin(1)
+    project._dirty.clear()
+    assert project.reread_with_pixel_origin(1) == [project.annotations[0]]
+    assert project.annotations[0].boxes[0].x1 == 10 and (tmp_path / "a.xml").read_text() == xml
+    assert project.save_all() == [] and (tmp_path / "a.xml").read_text() == xml
+    project.close()
+    assert Project.open(tmp_path).annotations[0].boxes[0].x1 == 10
