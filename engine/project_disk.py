@@ -93,6 +93,7 @@ class DiskSync:
 
         listing = FolderListing(self.folder)
         listing.images = [Path(a.image_path) for a in anns]
+        listing.splits = self.splits  # known: a layout need not list its whole dataset again
         loaded = LoadedFolder([ImageAnnotation(image_path=Path(a.image_path)) for a in anns], LabelSet(), [],
                               self.format)
         loaded.pixel_origin = self.pixel_origin

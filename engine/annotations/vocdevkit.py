@@ -79,7 +79,7 @@ def detect(listing) -> int:
 
 
 def load(listing, loaded) -> None:
-    loaded.splits = splits(listing.folder)
+    loaded.splits = listing.splits if listing.splits is not None else splits(listing.folder)
     voc.load(listing, loaded, origin=ORIGIN, paths=[str(label_path(p)) for p in listing.images])
 
 
