@@ -75,9 +75,16 @@ class DiskSync:
         cached = getattr(self, "_label_index_cache", None)
         if cached is None or cached[0] != key:
             index: dict[str, dict[str, ImageAnnotation]] = {}
-            if get_format(self.format).per_image:
-                for ann in self.annotations:
-                    directory, name = os.path.split(str(self.label_path(ann)))
+            fmt = get_format(self.format)
+            if fmt.per_image:
+                from engine.annotations.beside import label_paths
+
+                # per folder: a label path depends on the image's folder and stem only (no stat per image)
+                paths = label_paths([Path(a.image_path) for a in self.annotations], fmt.label_path, per_folder=True)
+                for ann, path in zip(self.annotations, paths):
+                    if self.output_folder is not None:
+                        path = str(self.output_folder / _relative_to(path, self.folder))
+                    directory, name = os.path.split(path)
                     index.setdefault(directory, {})[name] = ann
             cached = self._label_index_cache = (key, index)
         return cached[1]
@@ -188,3 +195,10 @@ class DiskSync:
         for warning in self.warnings:
             grouped.setdefault(Path(warning.path), []).append(warning)
         return grouped
+
+
+def _relative_to(path: str, folder: Path) -> str:
+    try:
+        return Path(path).relative_to(folder).as_posix()
+    except ValueError:
+        return Path(path).name
