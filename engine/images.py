@@ -90,7 +90,21 @@ def _decode(path: Path, min_size: tuple[int, int] | None) -> tuple[np.ndarray, t
 
 
 def read_image_size(path: Path | str) -> tuple[int, int]:
-    """``(width, height)`` of the upright image (EXIF orientation applied), read from the header only."""
+    """``(width, height)`` of the upright image (EXIF orientation applied), read from the header only (a JPEG's
+    first bytes by :mod:`engine.image_header`, else Pillow's lazy open)."""
+    from engine.image_header import HEAD_BYTES, jpeg_size
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(HEAD_BYTES)
+    except OSError:
+        head = b""  # missing, a folder, no permission: Pillow's path below names the problem
+    found = jpeg_size(head) if head[:2] == b"\xff\xd8" else None
+    if found is not None:
+        width, height, orientation = found
+        if width * height > MAX_IMAGE_PIXELS:
+            raise ImageReadError(path, _too_large_reason(Path(path), width, height))
+        return (height, width) if orientation in _SIDEWAYS_ORIENTATIONS else (width, height)
     path = Path(path)
     with _open(path) as image:
         width, height = image.size

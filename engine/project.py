@@ -16,6 +16,7 @@ from pathlib import Path
 from engine.annotations.formats import format_names, get_format
 from engine.annotations.records import AnnotationError, ImageAnnotation, LabelSet
 from engine.project_classes import DEFAULT_PALETTE, ClassEdits
+from engine.project_disk import DiskSync
 from engine.project_settings import (SETTINGS_DIR, SETTINGS_FILE, backup_path_for, clean_train_settings, keep_backup,
                                      read_settings, settings_path, settings_text, write_settings, write_train_settings)
 
@@ -46,13 +47,14 @@ class ChangedOnDisk(SaveError):
     or show both."""
 
 
-class Project(ClassEdits):
+class Project(ClassEdits, DiskSync):
     def __init__(self, folder: Path, annotations: list[ImageAnnotation], labels: LabelSet,
                  errors: dict[Path, AnnotationError], format: str, settings: dict, source_format: str | None):
         self.folder = folder
         self.annotations = annotations
         self.labels = labels
-        self.errors = errors
+        self.errors = errors  # image (or file) -> its first problem: what marks an image in the browser
+        self.problems: dict[Path, list[AnnotationError]] = {k: [e] for k, e in errors.items()}  # -> all of them
         self.format = format
         self.output_folder: Path | None = None  # File > Save To...: labels go there instead of beside the images
         self._colors: dict[str, str] = dict(settings.get("colors", {}))
@@ -66,9 +68,11 @@ class Project(ClassEdits):
         self._known_classes: set[str] = set(labels.names)  # the class names on disk as we last read or wrote them
         self.splits: dict[str, list[Path]] = {}
         self.pixel_origin: int | None = None  # VOC: 0 (labelImg) or 1 (devkit); None: the format's default
-        self.read_only = False
-        self._fingerprints: dict[Path, tuple[int, int]] = {}  # label file -> (size, mtime_ns) as read or written
+        self.read_only = False  # another window holds the folder: nothing is written into it (Save To still works)
+        self.lock_holder: dict | None = None  # read-only: who held the folder when it was opened (pid, host, since)
+        self._fingerprints: dict[Path, tuple] = {}  # label file -> Fingerprint(size, mtime_ns, hash) as read or written
         self._label_files: dict[Path, Path] = {}  # image -> the label file it was read from
+        self._read_format = source_format  # the format the label files were read in at opening
 
     # ----------------------------------------------------------------- opening
     @classmethod
@@ -109,7 +113,8 @@ class Project(ClassEdits):
                 labels.add(box.label)
             if verified and _relative(ann.image_path, folder) in verified:
                 ann.verified = True
-        errors.update(_errors_by_image(loaded.errors, loaded.annotations, loaded.label_files))
+        first, every = _errors_by_image(loaded.errors, loaded.annotations, loaded.label_files)
+        errors.update(first)
         label_format = saved_format or (loaded.format if loaded.format in LABEL_FORMATS else DEFAULT_FORMAT)
         from engine.annotations.atomic import clean_leftover_temp_files
 
@@ -119,10 +124,22 @@ class Project(ClassEdits):
                                    *{os.path.dirname(p) for p in loaded.label_files.values()}])
         project = cls(folder, loaded.annotations, labels, errors, label_format, settings, loaded.format)
         project.splits = loaded.splits
+        project.problems = {key: [error] for key, error in errors.items() if key not in every} | every
         project.read_only = read_only
-        project.pixel_origin = pixel_origin
+        if not read_only:
+            from engine.project_lock import hold_here
+
+            hold_here(folder, project)
+        else:
+            from engine.project_lock import read_lock
+
+            project.lock_holder = read_lock(folder)  # a second live project of this process on the folder is refused too
+        # The documented choice: saved in project.json, else where the files tell (a devkit layout: 1), else the
+        # format's convention (VOC beside images: labelImg's 0). Never guessed from the numbers in the files.
+        project.pixel_origin = pixel_origin if pixel_origin is not None else get_format(label_format).pixel_origin
         project._fingerprints = dict(loaded.fingerprints)
         project._label_files = dict(loaded.label_files)
+        project._read_format = loaded.format or label_format  # an unlabelled folder: no file of its format existed
         return project
 
     def close(self) -> None:
@@ -130,7 +147,7 @@ class Project(ClassEdits):
         from engine.project_lock import release
 
         if not self.read_only:
-            release(self.folder)
+            release(self.folder, owner=self)
 
     # ----------------------------------------------------------------- dirty state
     def mark_dirty(self, ann: ImageAnnotation) -> None:
@@ -142,9 +159,15 @@ class Project(ClassEdits):
     def has_unsaved_changes(self) -> bool:
         return bool(self._dirty) or self._settings_dirty
 
+    @property
+    def pixel_origin_choice(self) -> int | None:
+        """The VOC pixel origin the label files are read and written in; None for formats without one."""
+        return self.pixel_origin if get_format(self.format).pixel_origin is not None else None
+
     def set_pixel_origin(self, origin: int) -> None:
         """The project's VOC pixel origin: 0 as labelImg, 1 as the VOC devkit (and Ultralytics' converter and
-        supervision) count. Saved in the settings; every labelled image is rewritten in it on the next save."""
+        supervision) count. Saved in the settings; every labelled image is rewritten in it on the next save, its
+        boxes where they are (:meth:`reread_with_pixel_origin`: the files stay, read the other way)."""
         if origin not in (0, 1):
             raise ValueError(f"pixel origin must be 0 (labelImg) or 1 (VOC devkit), got {origin!r}")
         if origin != self.pixel_origin:
@@ -158,6 +181,8 @@ class Project(ClassEdits):
             raise ValueError(f"unknown label format {label_format!r}; use one of {', '.join(LABEL_FORMATS)}")
         if label_format != self.format:
             self.format = label_format
+            if self.pixel_origin is None:  # switching to VOC: its convention until the user picks the other
+                self.pixel_origin = get_format(label_format).pixel_origin
             self._needs_conversion = True
             self._settings_dirty = True
 
@@ -218,7 +243,9 @@ class Project(ClassEdits):
         return failures
 
     def save_settings(self) -> None:
-        if self.read_only:  # opened read-only: nothing is written, the settings file included
+        if self.read_only and self.output_folder is None:
+            if self._settings_dirty:
+                raise SaveError(self.settings_path(), "opened read-only (another window holds the folder)")
             return
         path = self.settings_path()
         class_list = self.classes_txt_path()
@@ -235,6 +262,7 @@ class Project(ClassEdits):
         except OSError as exc:
             raise SaveError(path, _reason(exc)) from exc
         self.errors.pop(path, None)
+        self.problems.pop(path, None)
         self._settings_dirty = False
 
     def settings_path(self) -> Path:
@@ -303,11 +331,17 @@ class Project(ClassEdits):
 
     def _check_unchanged(self, ann: ImageAnnotation, target: Path, keep_theirs_as_conflict: bool) -> None:
         """Raise ChangedOnDisk if ``target`` is not what this project read (or last wrote) there."""
-        from engine.annotations.beside import fingerprint
+        from engine.annotations.fingerprints import changed
 
         expected = self._fingerprints.get(target)  # None: we never read this file (new, or another format's)
-        now = fingerprint(target)
-        if expected is None or now is None or now == expected:
+        if not target.is_file():  # none there (or a folder in the way: the write fails, naming it)
+            return
+        if expected is None:
+            # Created meanwhile: no file was there when the folder was read in this format (another format's
+            # or another folder's files are simply replaced: a switch or a Save To writes them all)
+            if self._read_format != self.format or self.output_folder is not None:
+                return
+        elif not changed(target, expected):
             return
         if keep_theirs_as_conflict:
             from engine.annotations.atomic import atomic_write_bytes
@@ -318,7 +352,7 @@ class Project(ClassEdits):
                                     "keep mine (theirs kept as .conflict) or compare both", ann)
 
     def _write(self, ann: ImageAnnotation, keep_theirs_as_conflict: bool = False) -> None:
-        if self.read_only:
+        if self.read_only and self.output_folder is None:  # Save To another folder is the way out
             raise SaveError(self.label_path(ann), "opened read-only (another window holds the folder)", ann)
         target = self.label_path(ann)
         fmt = get_format(self.format)
@@ -333,11 +367,14 @@ class Project(ClassEdits):
         except (OSError, ValueError, KeyError) as exc:
             raise SaveError(target, _reason(exc), ann) from exc
         self.errors.pop(Path(ann.image_path), None)
+        notes = [p for p in self.problems.pop(Path(ann.image_path), []) if not p.is_fault]
+        if notes:  # shapes that are not boxes are kept untouched by the write: still worth listing
+            self.problems[Path(ann.image_path)] = notes
 
     def _write_entries(self, target: Path, anns: list[ImageAnnotation]) -> None:
         """Several images' entries in one dataset file (COCO, CVAT), read and written once; the rest of the file
         (other images, keys we do not know) is kept, so another writer's edits of other images survive."""
-        if self.read_only:
+        if self.read_only and self.output_folder is None:
             raise SaveError(target, "opened read-only (another window holds the folder)", anns[0])
         try:
             for ann in anns:
@@ -350,6 +387,9 @@ class Project(ClassEdits):
         for ann in anns:
             self.errors.pop(Path(ann.image_path), None)
             self._dirty.discard(Path(ann.image_path))
+            notes = [p for p in self.problems.pop(Path(ann.image_path), []) if not p.is_fault]
+            if notes:
+                self.problems[Path(ann.image_path)] = notes
 
     def _prepare(self, ann: ImageAnnotation, target: Path) -> None:
         """Before writing ``ann`` to ``target``: its size known, a malformed file it replaces kept as a backup,
@@ -369,28 +409,29 @@ class Project(ClassEdits):
             self._write_class_list(class_list)
 
     def _written(self, target: Path, warnings: list[AnnotationError]) -> None:
-        from engine.annotations.beside import fingerprint
+        from engine.annotations.fingerprints import of_file
 
         self.warnings += warnings
-        self._fingerprints[target] = fingerprint(target)
+        self._fingerprints[target] = of_file(target)  # what we wrote is what the next save expects
 
 
 def _errors_by_image(errors: list[AnnotationError], annotations: list[ImageAnnotation],
-                     label_files: dict[Path, Path]) -> dict:
+                     label_files: dict[Path, Path]) -> tuple[dict, dict]:
     """Key each label-file error by the image it belongs to (the loader says which file each image was read
-    from; else same folder and stem), else by the file itself. Several problems of one image: the first."""
+    from; else same folder and stem), else by the file itself: (the first problem of each, all of each)."""
     if not errors:
-        return {}
+        return {}, {}
     by_label_file: dict[Path, Path | None] = {}
     for image, label_file in label_files.items():  # a file shared by many images (COCO) names none of them
         by_label_file[Path(label_file)] = None if Path(label_file) in by_label_file else Path(image)
     by_stem = {(Path(a.image_path).parent, Path(a.image_path).stem): Path(a.image_path) for a in annotations}
-    result = {}
+    first, every = {}, {}
     for error in errors:
         path = Path(error.path)
         image = by_label_file.get(path) or by_stem.get((path.parent, path.stem))
-        result.setdefault(image or path, error)
-    return result
+        first.setdefault(image or path, error)
+        every.setdefault(image or path, []).append(error)
+    return first, every
 
 
 def _relative(path: Path, folder: Path) -> str:

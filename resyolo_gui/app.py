@@ -9,7 +9,6 @@ from pathlib import Path
 
 from resyolo_gui import system_libs
 
-from resyolo_gui.sample import SAMPLE_FOLDER  # noqa: F401  (the bundled sample; opened through a user copy)
 SCREENSHOT_TIMEOUT_MS = 10_000
 
 
@@ -33,19 +32,26 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from engine.project import ProjectError
+    from resyolo_gui import lock_dialog
     from resyolo_gui.main_window import MainWindow
     from resyolo_gui.screen_fit import fit_to_screen
     from resyolo_gui.settings import AppSettings
     from resyolo_gui.style import apply_style
 
+    app = QApplication.instance() or QApplication(["resyolo-gui"])  # before opening: a held folder asks
     try:
-        project = _open_project(args.folder)
+        # A folder another ResYOLO holds asks: read-only, take over or cancel (a screenshot opens it read-only).
+        ask = (lambda _parent, _error: lock_dialog.READ_ONLY) if args.screenshot is not None else None
+        project = _open_project(args.folder, ask)
     except ProjectError as exc:
         print(f"resyolo-gui: {exc}", file=sys.stderr)
         return 2
+    if project is None:
+        print(f"resyolo-gui: {args.folder or 'the sample project'} is open in another ResYOLO; cancelled",
+              file=sys.stderr)
+        return 1
     from resyolo_gui.gc_guard import collect_garbage_on_gui_thread
 
-    app = QApplication.instance() or QApplication(["resyolo-gui"])
     app.setApplicationName("ResYOLO")
     collect_garbage_on_gui_thread(app)  # never let a worker thread destroy Qt objects
     apply_style(app)
@@ -61,21 +67,22 @@ def main(argv: list[str] | None = None) -> int:
     return app.exec()
 
 
-def _open_project(folder: Path | None):
+def _open_project(folder: Path | None, ask=None):
     """The folder asked for; with none (or the bundled sample itself), the user's copy of the sample, so the
-    app never writes into its own files. Where no copy can be made, the bundled sample opens read-only."""
+    app never writes into its own files. Where no copy can be made, the bundled sample opens read-only. A folder
+    another ResYOLO holds asks (``ask``, default the lock dialog); None when the user cancels."""
     from engine.project import Project
-    from resyolo_gui import sample
+    from resyolo_gui import lock_dialog, sample
 
     if folder is not None and not sample.is_bundled_sample(folder):
-        return Project.open(folder)
+        return lock_dialog.open_project(None, folder, ask=ask)
     try:
         copy = sample.user_sample()
     except OSError as exc:
         print(f"resyolo-gui: could not copy the sample project to {sample.sample_copy_folder()} ({exc}); "
               "opening the bundled one read-only", file=sys.stderr)
         return Project.open(sample.SAMPLE_FOLDER, read_only=True)
-    return Project.open(copy)
+    return lock_dialog.open_project(None, copy, ask=ask)
 
 
 def _uses_x11() -> bool:

@@ -1,5 +1,6 @@
-"""The image list: thumbnails, filters (all / unlabelled / labelled / unverified / problems / has proposals / class X),
-search by name, counts, and next / previous within what the filters show."""
+"""The image list: thumbnails, filters (all / unlabelled / labelled / unverified / problems / has proposals / class X /
+split X, the last only for datasets with splits: an Ultralytics data.yaml, a VOC devkit's ImageSets/Main), search by
+name, counts, and next / previous within what the filters show."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -82,12 +83,16 @@ class AnnotationFilter(QSortFilterProxyModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.mode, self.class_name, self.search, self.current_row = "all", None, "", -1
+        self._split_members: frozenset[str] = frozenset()  # mode "split": the images of split ``class_name``
         # Whether an image has detector proposals waiting for review (set by the detection feature).
         self.has_proposals = lambda ann: False
 
     def set_criteria(self, mode: str, class_name: str | None, search: str) -> None:
         self.beginFilterChange()
         self.mode, self.class_name, self.search = mode, class_name, search.strip().lower()
+        if mode == "split":
+            images = self.sourceModel().project.splits.get(class_name, [])
+            self._split_members = frozenset(str(p) for p in images)
         self.endFilterChange()
 
     def accepts_every_row(self) -> bool:
@@ -112,6 +117,8 @@ class AnnotationFilter(QSortFilterProxyModel):
             return self.has_proposals(ann)
         if self.mode == "class":
             return any(b.label == self.class_name for b in ann.boxes)
+        if self.mode == "split":
+            return str(ann.image_path) in self._split_members
         return True
 
 
@@ -164,6 +171,8 @@ class ImageBrowser(QWidget):
             self.filter_box.addItem(text, (mode, None))
         for name in self.project.labels.names:
             self.filter_box.addItem(f"Contains “{name}”", ("class", name))
+        for name, images in self.project.splits.items():  # none unless the dataset defines splits
+            self.filter_box.addItem(f"Split “{name}” ({len(images):,})", ("split", name))
         index = self._filter_index(chosen) if chosen else 0
         self.filter_box.setCurrentIndex(max(index, 0))
         self.filter_box.blockSignals(False)

@@ -1,15 +1,15 @@
-"""Small dialogs of the labelling window: shortcuts, problems, and what to do when saving fails."""
+"""Small dialogs of the labelling window: shortcuts, and what to do when saving fails (File > Problems is
+:mod:`resyolo_gui.problems`)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QDialog, QDialogButtonBox, QHeaderView, QLabel, QListWidget, QMessageBox, QTableWidget, QTableWidgetItem,
+    QDialog, QDialogButtonBox, QHeaderView, QMessageBox, QTableWidget, QTableWidgetItem,
     QVBoxLayout, QWidget,
 )
 
-from resyolo_gui.icons import icon
 
 # The choices of the save-failure question, as returned by :func:`ask_save_failure`.
 RETRY, SAVE_ELSEWHERE, DISCARD, CANCEL = "retry", "save_elsewhere", "discard", "cancel"
@@ -43,29 +43,6 @@ class ShortcutsDialog(QDialog):
         layout.addWidget(self.table)
         layout.addWidget(buttons)
         self.resize(460, 520)
-
-
-class ProblemsDialog(QDialog):
-    """File > Problems: label files that could not be read and saves that failed, one line each."""
-
-    def __init__(self, problems: list[str], parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setWindowTitle("Problems")
-        self.setWindowIcon(icon("problems"))
-        intro = QLabel(
-            "These files could not be read or written. A label file that could not be read is left untouched "
-            "until you edit its image; then a backup of the original is kept beside it (.bak)."
-            if problems else "No problems.", self)
-        intro.setWordWrap(True)
-        self.list = QListWidget(self)
-        self.list.addItems(problems)
-        buttons = QDialogButtonBox(QDialogButtonBox.Close, self)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addWidget(self.list)
-        layout.addWidget(buttons)
-        self.resize(720, 360)
 
 
 def ask_save_failure(parent: QWidget | None, failures: list[Exception]) -> str:

@@ -12,14 +12,18 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
 
 from engine.project import Project, ProjectError
-from resyolo_gui import dialogs
+from resyolo_gui import dialogs, lock_dialog
 from resyolo_gui.browser import ImageBrowser
 from resyolo_gui.canvas import AnnotationCanvas
 from resyolo_gui.classes import ClassPanel
+from resyolo_gui.conflicts import ConflictResolver
+from resyolo_gui.export_formats import LabelExport
 from resyolo_gui.features import install_features
+from resyolo_gui.folder_watch import FolderWatch
 from resyolo_gui.icons import icon
 from resyolo_gui.loader import ImageLoader
 from resyolo_gui.menus import build_menus, fill_recent_menu
+from resyolo_gui.pixel_origin import PixelOriginMenu
 from resyolo_gui.saving import SaveFlow
 from resyolo_gui.screen_fit import fit_to_screen
 from resyolo_gui.settings import AppSettings
@@ -51,6 +55,10 @@ class MainWindow(QMainWindow):
         self._connect_editing_signals()
         self._build_status_bar()
         build_menus(self)
+        self.saving.conflicts = ConflictResolver(self)  # a label file changed on disk: reload / keep mine / both
+        self.folder_watch = FolderWatch(self)  # reloads label files other programs change
+        self.label_export = LabelExport(self)  # File > Export Labels As (each format of the engine's table)
+        self.pixel_origin_menu = PixelOriginMenu(self)  # File > Label Format > VOC pixels from 0 / from 1
         self.features = install_features(self)
         geometry = settings.window_geometry()
         if geometry is None or not self.restoreGeometry(geometry):
@@ -65,8 +73,12 @@ class MainWindow(QMainWindow):
     # ----------------------------------------------------------------- project
     def set_project(self, project: Project | None) -> None:
         self.loader.clear()
+        if self.project is not None and self.project is not project:
+            self.project.close()  # let go of the old folder's lock
         self.project = project
         self.saving.set_project(project)
+        lock_dialog.show_lock_state(self, project)
+        self.folder_watch.set_project(project)
         self._first_shown = False
         self._current_row = self._previous_row = -1
         self._shown_path = None
@@ -96,11 +108,13 @@ class MainWindow(QMainWindow):
         if not self.saving.save_before_leaving():
             return False
         try:
-            project = Project.open(folder)
+            project = lock_dialog.open_project(self, folder, self.project)  # a held folder: read-only or take over
         except ProjectError as exc:
             QMessageBox.warning(self, "Cannot open folder", str(exc))
             self.settings.remove_recent_folder(Path(folder))
             fill_recent_menu(self)
+            return False
+        if project is None:
             return False
         self.settings.add_recent_folder(project.folder)
         fill_recent_menu(self)
@@ -209,6 +223,8 @@ class MainWindow(QMainWindow):
         self.settings.save_window_geometry(self.saveGeometry())
         self.workspaces.save()
         self.loader.clear()
+        if self.project is not None:
+            self.project.close()
         event.accept()
 
     # ----------------------------------------------------------------- view
@@ -217,9 +233,12 @@ class MainWindow(QMainWindow):
         self.workspaces.switch(name)
 
     def show_problems(self) -> None:
-        problems = [str(e) for e in self.project.errors.values()] if self.project else []
-        problems += [f"not saved: {f}" for f in self.saving.failures]
-        dialogs.ProblemsDialog(problems, self).open()
+        from resyolo_gui import problems  # every problem, grouped by file
+
+        groups = problems.problem_groups(self.project, self.saving.failures)
+        self.problems_dialog = problems.ProblemsDialog(
+            groups, self, show_image=lambda path: problems.show_image_of_label_file(self, path))
+        self.problems_dialog.open()
 
     def show_shortcuts(self) -> None:
         dialogs.ShortcutsDialog(self.findChildren(QAction) + self.canvas.actions(), self).open()
@@ -227,7 +246,7 @@ class MainWindow(QMainWindow):
     def _update_title(self) -> None:
         ann = self.current_annotation()
         parts = ([Path(ann.image_path).name + "[*]"] if ann is not None else []) + \
-                ([self.project.folder.name] if self.project else []) + ["ResYOLO"]
+                ([self.project.folder.name] if self.project else []) + lock_dialog.title_tag(self.project) + ["ResYOLO"]
         if ann is None and self.project is not None:
             parts[0] += "[*]"
         self.setWindowTitle(" — ".join(parts))

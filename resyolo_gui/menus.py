@@ -34,7 +34,7 @@ def build_menus(window: "MainWindow") -> None:
     window.recent_menu = file_menu.addMenu("Open &Recent")
     fill_recent_menu(window)
     file_menu.addSeparator()
-    _action(window, file_menu, "&Save", window.saving.save, [QKeySequence.Save], "save")
+    window.save_action = _action(window, file_menu, "&Save", window.saving.save, [QKeySequence.Save], "save")
     _action(window, file_menu, "Save &To…", window.saving.save_to, ["Ctrl+Shift+S"], "save-to")
     _action(window, file_menu, "&Export COCO JSON…", window.saving.export_coco, ["Ctrl+E"], "export")
     format_menu = file_menu.addMenu("Label &Format")

@@ -27,6 +27,7 @@ class SaveFlow(QObject):
         self.window = window
         self.project: Project | None = None
         self.failures: list[SaveError] = []
+        self.conflicts = None  # a resyolo_gui.conflicts.ConflictResolver: asks about files changed on disk
         self._warned = False
         self.timer = QTimer(self, interval=AUTOSAVE_MS, timeout=self.autosave)
         self.timer.start()
@@ -34,11 +35,15 @@ class SaveFlow(QObject):
     def set_project(self, project: Project | None) -> None:
         self.project = project
         self.failures = []
+        if self.conflicts is not None:
+            self.conflicts.project_changed(project)
 
     def autosave(self, leaving: int | None = None) -> None:
         """Leaving an image (row ``leaving``) saves it; the timer saves everything."""
         if self.project is None or not self.project.has_unsaved_changes():
             return
+        if self.project.read_only and self.project.output_folder is None:
+            return  # nothing is written into a folder another window holds; edits wait for Save To or quitting
         if leaving is not None:
             if leaving < 0:
                 return
@@ -66,15 +71,20 @@ class SaveFlow(QObject):
                 self.project.mark_dirty(ann)
         self._warned = False
         self._after_save(self.project.save_all())
+        from resyolo_gui.lock_dialog import show_lock_state
+
+        show_lock_state(self.window, self.project)  # a read-only project saves again, elsewhere
         self.window.statusBar().showMessage(f"Labels are now saved to {folder}", 8000)
         return not self.failures
 
     def save_before_leaving(self) -> bool:
         """Save everything; if that fails ask retry / save elsewhere / discard / cancel. False: stay."""
         while self.project is not None and self.project.has_unsaved_changes():
-            failures = self.project.save_all()
-            self._after_save(failures)
+            attempted = self.project.save_all()
+            failures = self._after_save(attempted, ask_now=True)
             if not failures:
+                if attempted:
+                    continue  # conflicts resolved (mine saved, or theirs reloaded): save what is left
                 break
             choice = dialogs.ask_save_failure(self.window, failures)
             if choice == dialogs.DISCARD:
@@ -93,11 +103,13 @@ class SaveFlow(QObject):
             note = f"; {len(skipped)} unreadable image(s) left out" if skipped else ""
             self.window.statusBar().showMessage(f"Exported {path}{note}", 8000)
 
-    def _after_save(self, failures: list[SaveError]) -> None:
+    def _after_save(self, failures: list[SaveError], ask_now: bool = False) -> list[SaveError]:
+        if self.conflicts is not None:  # files another program changed: reload theirs / keep mine / show both
+            failures = self.conflicts.handle(failures, ask_now)
         self.failures = failures
         self.saved.emit()
         if not failures:
-            return
+            return failures
         self.window.statusBar().showMessage(f"Could not save {failures[0].path}: {failures[0].reason}. "
                                             "Edits are kept in memory; use File > Save To… to write them elsewhere.")
         if not self._warned:  # tell once, without blocking (autosave can fail every 30 s)
@@ -107,3 +119,4 @@ class SaveFlow(QObject):
                               "the labels to another folder.", QMessageBox.Ok, self.window)
             box.setAttribute(Qt.WA_DeleteOnClose)
             box.open()
+        return failures

@@ -49,25 +49,28 @@ def count_existing(listing, paths: list[str]) -> int:
 def load_each(loaded, listing, paths: list[str], read_one: Callable) -> None:
     """``read_one(label_path, ann, problems) -> ImageAnnotation`` for each image whose label file exists; a file
     that cannot be read at all is an error and its image stays listed without boxes."""
-    for i, (ann, path) in enumerate(zip(loaded.annotations, paths)):
-        if not listing.has_file(path):
-            continue
-        path = Path(path)
-        loaded.label_files[ann.image_path] = path
-        loaded.fingerprints[path] = fingerprint(path)
-        try:
-            loaded.annotations[i] = read_one(path, ann, loaded.errors)
-        except AnnotationError as exc:
-            loaded.errors.append(exc)
+    from engine.annotations import fingerprints
+
+    with fingerprints.recording() as read:  # (size, mtime, hash) of the bytes each reader parsed
+        for i, (ann, path) in enumerate(zip(loaded.annotations, paths)):
+            if not listing.has_file(path):
+                continue
+            path = Path(path)
+            loaded.label_files[ann.image_path] = path
+            try:
+                loaded.annotations[i] = read_one(path, ann, loaded.errors)
+            except AnnotationError as exc:
+                loaded.errors.append(exc)
+            # a file refused unread (too large, unreadable) has only its stat: never read whole just to hash it
+            loaded.fingerprints[path] = read.pop(str(path), None) or fingerprints.of_stat(path)
 
 
-def fingerprint(path: Path | str) -> tuple[int, int] | None:
-    """(size, mtime in ns) of a file, None if it does not exist: what "still what was read" is checked against."""
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None
-    return stat.st_size, stat.st_mtime_ns
+def fingerprint(path: Path | str):
+    """(size, mtime in ns, hash) of a file as it is now, None if it does not exist: what "still what was read"
+    is checked against (:mod:`engine.annotations.fingerprints`)."""
+    from engine.annotations.fingerprints import of_file
+
+    return of_file(path)
 
 
 def image_size(image_path: Path) -> tuple[int, int]:

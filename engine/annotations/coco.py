@@ -321,11 +321,20 @@ def load(listing, loaded) -> None:
         for name in labels.names:
             loaded.labels.add(name)
         split_images = loaded.splits.setdefault(split, []) if len(files) > 1 else None
+        root_text, root_texts = str(root), [str(r) for r in roots]
         for record in records:
-            relative = Path(os.path.relpath(record.image_path, root))
-            candidates_paths = [r / relative for r in roots]
-            found = next((p for p in candidates_paths if os.path.isfile(p)), None)
-            i = position.get(os.path.normcase(os.path.abspath(found or record.image_path)))
+            # Strings and the folder listing, not Path joins and a stat per image: 100,000 images in seconds
+            text = str(record.image_path)
+            relative = text[len(root_text) + 1:] if text.startswith(root_text + os.sep) else \
+                os.path.relpath(text, root_text)
+            relative = os.path.normpath(relative)
+            found = next((c for c in (os.path.join(r, relative) for r in root_texts) if listing.has_file(c)), None)
+            if found is not None and not os.path.isabs(relative) and not relative.startswith(".."):
+                key = os.path.normcase(found)  # already absolute and normalised
+            else:
+                key = os.path.normcase(os.path.abspath(found or text))
+            found = Path(found) if found is not None else None
+            i = position.get(key)
             if i is None and len(by_name.get(record.image_path.name, [])) == 1:
                 i = by_name[record.image_path.name][0]  # file_name relative to another root: match by name
             if i is None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from engine.annotations.folder import load_folder
 from engine.annotations.formats import get_format
 from engine.annotations.records import AnnotationError, LabelSet
+from engine.annotations.beside import image_size
 from engine.annotations.saving import save_one
 
 CONVERT_TARGETS = ("voc", "yolo", "ultralytics", "coco", "labelme", "cvat")
@@ -36,39 +37,58 @@ class ConvertReport:
 
 
 def convert(src: Path | str, to: str, out: Path | str, overwrite: bool = False) -> ConvertReport:
-    if to not in CONVERT_TARGETS:
-        raise ConvertError(f"unknown target format {to!r}; expected one of {', '.join(CONVERT_TARGETS)}")
-    src, out = Path(os.path.abspath(src)), Path(os.path.abspath(out))
+    src = Path(os.path.abspath(src))
     if src.is_file() and src.suffix in (".yaml", ".yml"):
         src = src.parent
-    if out == src or src in out.parents:
-        raise ConvertError(f"{out}: the output must be outside the source dataset {src}")
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise ConvertError(f"{out} is not empty; pass --overwrite to write into it (files of the same name are replaced)")
-    fmt = get_format(to)
+    _check_target(src, to, out, overwrite)
     loaded = load_folder(src)
-    report = ConvertReport(problems=list(loaded.errors))
+    labelled = {Path(a.image_path) for a in loaded.annotations if a.boxes} | set(map(Path, loaded.label_files))
+    return convert_annotations(loaded.annotations, loaded.labels, loaded.splits, src, to, out, overwrite,
+                               labelled=labelled, problems=loaded.errors)
+
+
+def convert_annotations(annotations, labels: LabelSet, splits: dict, src: Path | str, to: str, out: Path | str,
+                        overwrite: bool = False, labelled: set | None = None, problems=()) -> ConvertReport:
+    """:func:`convert` of records already in memory (the app's File > Export, unsaved edits included): images
+    under ``src`` keep their place relative to it. ``labelled``: the images that get a label file in per-image
+    formats (default: those with boxes or verified); a COCO or CVAT file lists every image. Image sizes not yet
+    known are read (an unreadable image is left out, named in the report's problems). The records are not
+    changed."""
+    src, out = Path(os.path.abspath(src)), Path(os.path.abspath(out))
+    _check_target(src, to, out, overwrite)
+    fmt = get_format(to)
+    if labelled is None:
+        labelled = {Path(a.image_path) for a in annotations if a.boxes or a.verified}
+    report = ConvertReport(problems=list(problems))
     split_of: dict[str, str] = {}
-    for name, images in loaded.splits.items():
+    for name, images in splits.items():
         if name in _SPLIT_NAMES:
             for image in images:
                 split_of.setdefault(os.path.abspath(image), _SPLIT_NAMES[name])
-    labels = LabelSet(list(loaded.labels.names))
+    labels = LabelSet(list(labels.names))
     converted = []
-    for ann in loaded.annotations:
+    for ann in annotations:
+        has_labels = Path(ann.image_path) in labelled
+        if (has_labels or not fmt.per_image) and (ann.width <= 0 or ann.height <= 0):
+            try:
+                width, height = image_size(Path(ann.image_path))
+            except AnnotationError as exc:
+                report.problems.append(exc)
+                continue
+        else:
+            width, height = ann.width, ann.height
         relative = _relative(ann.image_path, src)
         split = split_of.get(os.path.abspath(ann.image_path))
         placed = fmt.place_image(relative, split) if fmt.place_image is not None else relative
         target_image = out / placed
         _link_or_copy(Path(ann.image_path), target_image)
-        new = replace(ann, image_path=target_image, boxes=list(ann.boxes))
-        labelled = bool(ann.boxes) or Path(ann.image_path) in loaded.label_files
-        converted.append((new, labelled))
+        new = replace(ann, image_path=target_image, boxes=list(ann.boxes), width=width, height=height)
+        converted.append((new, has_labels))
         report.images += 1
         report.boxes += len(ann.boxes)
     if fmt.per_image:
-        for ann, labelled in converted:
-            if labelled:
+        for ann, has_labels in converted:
+            if has_labels:
                 report.label_files.append(save_one(fmt, ann, labels, out, warnings=report.warnings, known=set()))
     else:
         anns = [ann for ann, _ in converted]
@@ -77,6 +97,16 @@ def convert(src: Path | str, to: str, out: Path | str, overwrite: bool = False) 
     if fmt.write_layout is not None:
         fmt.write_layout(out, labels.names, sorted(set(split_of.values())) or ["train"])
     return report
+
+
+def _check_target(src: Path, to: str, out: Path | str, overwrite: bool) -> None:
+    if to not in CONVERT_TARGETS:
+        raise ConvertError(f"unknown target format {to!r}; expected one of {', '.join(CONVERT_TARGETS)}")
+    out = Path(os.path.abspath(out))
+    if out == src or src in out.parents:
+        raise ConvertError(f"{out}: the output must be outside the source dataset {src}")
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise ConvertError(f"{out} is not empty; pass --overwrite to write into it (files of the same name are replaced)")
 
 
 def _relative(path: Path, root: Path) -> str:

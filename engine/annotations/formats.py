@@ -29,7 +29,7 @@ class LoadedFolder:
     format: str | None = None
     splits: dict[str, list[Path]] = field(default_factory=dict)  # split name -> its images (layouts that have them)
     label_files: dict[Path, Path] = field(default_factory=dict)  # image -> the label file it was read from
-    fingerprints: dict[Path, tuple[int, int]] = field(default_factory=dict)  # label file -> (size, mtime_ns) read
+    fingerprints: dict[Path, tuple] = field(default_factory=dict)  # label file -> Fingerprint(size, mtime_ns, hash) read
     pixel_origin: int | None = None  # VOC coordinates: the project's choice (None: the format's default)
     declared_classes: list[str] | None = None  # the names of the class list file, when there is one
 
@@ -69,6 +69,8 @@ class LabelFormat:
     write_layout: Callable | None = None
     #: VOC-style pixel origin of the files (0: labelImg, 1: the devkit), None for formats without the choice
     pixel_origin: int | None = None
+    #: the label files hold the verified mark (labelImg's ``verified="yes"``); else it lives in project.json
+    keeps_verified: bool = False
     keeps: str = ""
     loses: str = ""
 

@@ -10,6 +10,7 @@ import math
 import os
 from pathlib import Path
 
+from engine.annotations import fingerprints
 from engine.annotations.records import AnnotationError
 
 MAX_LABEL_FILE_BYTES = 64 * 1024 * 1024
@@ -33,11 +34,14 @@ def read_label_bytes(path: Path | str) -> bytes:
     open file: no second path lookup)."""
     try:
         with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
+            stat = os.fstat(f.fileno())
+            size = stat.st_size
             if size > MAX_LABEL_FILE_BYTES:
                 raise AnnotationError(path, f"file too large to be a label file ({size / 2**20:.0f} MB, limit "
                                       f"{MAX_LABEL_FILE_BYTES / 2**20:.0f} MB); not read, left untouched")
-            return f.read()
+            data = f.read()
+            fingerprints.record(path, stat, data)  # "still what was read" is checked against these very bytes
+            return data
     except FileNotFoundError:
         raise AnnotationError(path, "file not found") from None
     except IsADirectoryError:

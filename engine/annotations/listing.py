@@ -36,6 +36,7 @@ class FolderListing:
         self._files_in: dict[str, frozenset[str]] = {}
         self._dirs_in: dict[str, frozenset[str]] = {}
         self.problems: list = []  # AnnotationError per entry that cannot be looked at (symlink loop, no access)
+        self.splits: dict | None = None  # the dataset's own splits, once a layout has listed them (or was told)
 
     @property
     def top_level_image_names(self) -> list[str]:

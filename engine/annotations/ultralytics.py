@@ -98,6 +98,7 @@ def dataset_root(data: dict, yaml_path: Path) -> Path:
 def split_images(data: dict, yaml_path: Path) -> dict[str, list[Path]]:
     root = dataset_root(data, yaml_path)
     splits = {}
+    listed: dict[Path, list[Path]] = {}  # val: images/train as well (a common shortcut): listed once
     for key in SPLIT_KEYS:
         value = data.get(key)
         if not value:
@@ -107,7 +108,9 @@ def split_images(data: dict, yaml_path: Path) -> dict[str, list[Path]]:
             target = Path(os.path.normpath(root / str(entry)))
             if not target.exists() and str(entry).startswith("../"):
                 target = Path(os.path.normpath(root / str(entry)[3:]))
-            images += _images_of(target)
+            if target not in listed:
+                listed[target] = _images_of(target)
+            images += listed[target]
         splits[key] = images
     return splits
 
@@ -116,10 +119,11 @@ def _images_of(target: Path) -> list[Path]:
     if target.is_file() and target.suffix == ".txt":  # a list of images, relative to the list's folder
         lines = [ln.strip() for ln in read_label_text(target).splitlines() if ln.strip() and not ln.startswith("#")]
         return [Path(os.path.normpath(target.parent / ln)) for ln in lines]
-    found = []
+    found = []  # strings, sorted, then one Path each: 100,000 Path joins and as_posix() cost seconds
     for directory, subdirectories, files in os.walk(target, onerror=lambda _e: None):
-        found += [Path(directory) / f for f in files if is_image_name(f)]
-    return sorted(found, key=lambda p: natural_sort_key(p.as_posix()))
+        found += [os.path.join(directory, f) for f in files if is_image_name(f)]
+    found.sort(key=lambda p: natural_sort_key(p.replace(os.sep, "/")))
+    return [Path(p) for p in found]
 
 
 # ---- the format table entry ---------------------------------------------------------------------------------
@@ -130,10 +134,17 @@ def _yaml(listing) -> Path | None:
     return find_data_yaml(listing.folder)
 
 
+def _splits(listing, data: dict, path: Path) -> dict[str, list[Path]]:
+    """The data.yaml's splits, listed once per folder listing (detection, the image list and loading ask)."""
+    if listing.splits is None:
+        listing.splits = split_images(data, path)
+    return listing.splits
+
+
 def images(listing) -> list[Path]:
     path = _yaml(listing)
     try:
-        splits = split_images(read_data_yaml(path), path)
+        splits = _splits(listing, read_data_yaml(path), path)
     except AnnotationError:
         return listing.images
     if not splits:  # supervision's as_yolo writes names and nc only: the images are the folder's (and images/)
@@ -150,7 +161,7 @@ def load(listing, loaded) -> None:
     try:
         data = read_data_yaml(path)
         loaded.labels = LabelSet(class_names(data, path))
-        loaded.splits = split_images(data, path)
+        loaded.splits = _splits(listing, data, path)
     except AnnotationError as exc:
         loaded.errors.append(exc)
     yolo.load(listing, loaded, paths=label_paths(listing.images, label_path), classes_path=path)

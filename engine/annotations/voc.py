@@ -251,7 +251,7 @@ def _format():
     return LabelFormat(
         name="voc", title="Pascal VOC XML (labelImg)", detect=detect, load=load, write=write, label_path=label_path,
         class_list_path=classes_txt_path_if_any, read_class_list=read_class_names, write_class_list=write_class_names,
-        pixel_origin=0, keeps="class names, boxes (whole pixels), difficult, truncated, verified",
+        pixel_origin=0, keeps_verified=True, keeps="class names, boxes (whole pixels), difficult, truncated, verified",
         loses="sub-pixel coordinates, shapes other than boxes")
 
 

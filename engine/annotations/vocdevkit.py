@@ -79,7 +79,7 @@ def detect(listing) -> int:
 
 
 def load(listing, loaded) -> None:
-    loaded.splits = splits(listing.folder)
+    loaded.splits = listing.splits if listing.splits is not None else splits(listing.folder)
     voc.load(listing, loaded, origin=ORIGIN, paths=[str(label_path(p)) for p in listing.images])
 
 
@@ -94,7 +94,7 @@ def _format():
 
     return LabelFormat(
         name="vocdevkit", title="PASCAL VOC devkit (VOC20xx/)", detect=detect, load=load, images=images, write=write,
-        label_path=label_path, pixel_origin=ORIGIN, keeps="splits (ImageSets/Main), boxes (whole pixels, 1-based), difficult, truncated",
+        label_path=label_path, pixel_origin=ORIGIN, keeps_verified=True, keeps="splits (ImageSets/Main), boxes (whole pixels, 1-based), difficult, truncated",
         loses="sub-pixel coordinates")
 
 

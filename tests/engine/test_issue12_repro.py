@@ -161,6 +161,7 @@ def test_box_outside_the_image_is_clipped_not_written_as_zero_size_yolo(tmp_path
     failures = project.save_all()
     assert failures == []
     assert any("outside" in str(w) for w in project.warnings)  # the dropped box is named
+    project.close()
     reopened = Project.open(tmp_path)
     assert reopened.errors == {}
     assert len(reopened.annotations[0].boxes) == 6
@@ -252,7 +253,8 @@ def test_two_writers_on_one_yolo_folder_keep_each_others_class_ids(tmp_path):
         _image(tmp_path / name)
     _write(tmp_path / "classes.txt", "person\n")
     _write(tmp_path / "a.txt", "")
-    first, second = Project.open(tmp_path), Project.open(tmp_path)
+    first = Project.open(tmp_path)
+    second = Project.open(tmp_path, take_over=True)  # a second window, told the first holds it, takes over
     first.add_class("dog")
     first.annotations[0].boxes.append(Box("dog", 1, 1, 20, 20))
     first.mark_dirty(first.annotations[0])
@@ -260,6 +262,7 @@ def test_two_writers_on_one_yolo_folder_keep_each_others_class_ids(tmp_path):
     second.annotations[1].boxes.append(Box("cat", 2, 2, 30, 30))
     second.mark_dirty(second.annotations[1])
     assert first.save_all() == [] and second.save_all() == []
+    first.close(), second.close()
     reopened = Project.open(tmp_path)
     by_name = {a.image_path.name: a for a in reopened.annotations}
     assert [b.label for b in by_name["a.jpg"].boxes] == ["dog"]

@@ -188,11 +188,13 @@ def test_voc_pixel_origin_is_one_saved_choice_per_project(tmp_path):
     assert project.annotations[0].boxes[0].x1 == 11  # labelImg's reading by default
     project.set_pixel_origin(1)
     assert project.save_all() == []
+    project.close()
     reopened = Project.open(tmp_path)
     assert reopened.pixel_origin == 1
     assert reopened.annotations[0].boxes[0].x1 == 11  # the same box: the file now says xmin 12
     assert "<xmin>12</xmin>" in (tmp_path / "a.xml").read_text()
     (tmp_path / "a.xml").write_text((tmp_path / "a.xml").read_text().replace("<xmin>12</xmin>", "<xmin>11</xmin>"))
+    reopened.close()
     assert Project.open(tmp_path).annotations[0].boxes[0].x1 == 10  # devkit reading of xmin 11
 
 
@@ -268,3 +270,24 @@ def test_a_cvat_project_saves_into_its_own_file_in_place(tmp_path):
     text = (tmp_path / "annotations.xml").read_text()
     assert text.count("<box ") == 2 and 'points="1.0,2.0;3.0,4.0;5.0,1.0"' in text and 'id="4"' in text
     assert not list(tmp_path.glob("*.xml"))[1:]  # annotations.xml only: no VOC files beside the image
+
+
+def test_voc_pixel_origin_read_the_other_way_keeps_the_files(tmp_path):
+    """The files were supervision's (1-based) but opened as labelImg's: read them again, nothing rewritten."""
+    _image(tmp_path / "a.jpg")
+    xml = ("<annotation><filename>a.jpg</filename><size><width>64</width><height>48</height></size><object>"
+           "<name>dog</name><bndbox><xmin>11</xmin><ymin>11</ymin><xmax>31</xmax><ymax>21</ymax></bndbox></object>"
+           "</annotation>")
+    (tmp_path / "a.xml").write_text(xml)
+    project = Project.open(tmp_path)
+    assert project.pixel_origin_choice == 0  # VOC beside images: labelImg's convention, not guessed
+    project.annotations[0].verified = True
+    project.mark_dirty(project.annotations[0])
+    with pytest.raises(ValueError, match="unsaved"):
+        project.reread_with_pixel_origin(1)
+    project._dirty.clear()
+    assert project.reread_with_pixel_origin(1) == [project.annotations[0]]
+    assert project.annotations[0].boxes[0].x1 == 10 and (tmp_path / "a.xml").read_text() == xml
+    assert project.save_all() == [] and (tmp_path / "a.xml").read_text() == xml
+    project.close()
+    assert Project.open(tmp_path).annotations[0].boxes[0].x1 == 10

@@ -106,6 +106,7 @@ def test_colours_are_stable_and_overrides_persist(tmp_path):
     assert project.color_of("dog") == default_dog
     project.add_class("bird", "#abcdef")
     assert project.save_all() == []
+    project.close()  # the folder's lock: another project of this process may open it now
     reopened = Project.open(folder)
     assert reopened.color_of("bird") == "#abcdef" and reopened.color_of("dog") == default_dog
     assert reopened.labels.names == ["dog", "bird"]
@@ -118,6 +119,7 @@ def test_yolo_format_on_request_keeps_boxes_and_verified(tmp_path):
     project.annotations[1].verified = True
     assert project.save_all() == []
     assert (folder / "img0.txt").exists() and (folder / "classes.txt").read_text() == "cat\ndog\n"
+    project.close()
     reopened = Project.open(folder)
     assert reopened.format == "yolo"
     for before, after in zip(project.annotations, reopened.annotations):
@@ -215,6 +217,7 @@ def test_a_renamed_class_does_not_come_back_from_a_voc_folders_classes_txt(tmp_p
     project.rename_class("cat", "lynx")
     assert project.save_all() == []
     assert (folder / "classes.txt").read_text() == "lynx\ndog\n"
+    project.close()
     assert Project.open(folder).labels.names == ["lynx", "dog"]
 
 

@@ -10,7 +10,8 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
-from resyolo_gui.app import SAMPLE_FOLDER, main
+from resyolo_gui.app import main
+from resyolo_gui.sample import SAMPLE_FOLDER
 
 
 def record_set_image(window) -> list[tuple]:

@@ -27,6 +27,7 @@ def test_leaving_an_image_saves_it_and_reopening_gives_the_same_boxes(image_fold
     assert read_voc_xml(image_folder / "img3.xml").boxes == [Box("dog", 2.0, 3.0, 20.0, 30.0)]
 
     in_app = [list(a.boxes) for a in window.project.annotations]
+    window.close()  # lets go of the folder's lock: a second window would be asked read-only / take over
     reopened = open_window(image_folder)
     assert [a.boxes for a in reopened.project.annotations] == in_app
     assert [a.boxes for a in load_folder(image_folder).annotations] == in_app
