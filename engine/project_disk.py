@@ -80,7 +80,7 @@ class DiskSync:
                 from engine.annotations.beside import label_paths
 
                 # per folder: a label path depends on the image's folder and stem only (no stat per image)
-                paths = label_paths([Path(a.image_path) for a in self.annotations], fmt.label_path, per_folder=True)
+                paths = label_paths([a.image_path for a in self.annotations], fmt.label_path, per_folder=True)
                 for ann, path in zip(self.annotations, paths):
                     if self.output_folder is not None:
                         path = str(self.output_folder / _relative_to(path, self.folder))

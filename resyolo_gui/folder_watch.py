@@ -33,6 +33,8 @@ class FolderWatch(QObject):
         self._current_file: str | None = None
         self.timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS, timeout=self.check_pending)
         window.browser.current_changed.connect(self._on_current_changed)
+        # Watching starts once the first image is on screen: indexing 100,000 label paths must not delay it
+        window.first_image_shown.connect(lambda: QTimer.singleShot(0, self._start))
 
     def set_project(self, project) -> None:
         self.timer.stop()
@@ -42,7 +44,12 @@ class FolderWatch(QObject):
             self.watcher.deleteLater()  # a fresh watcher: removing thousands of paths one by one is slower
         self.watcher = None
         self.project = project
-        if project is None:
+        if project is not None and not project.annotations:
+            self._start()  # no first image to wait for
+
+    def _start(self) -> None:
+        project = self.project
+        if project is None or self.watcher is not None:
             return
         self.watcher = QFileSystemWatcher(self)
         self.watcher.directoryChanged.connect(self._on_folder_changed)
@@ -51,6 +58,7 @@ class FolderWatch(QObject):
         if folders:
             self.watcher.addPaths(folders)
         self._watch_files(folders)
+        self._on_current_changed(-1)
 
     def _watch_files(self, folders) -> None:
         """Watch the existing label files of ``folders`` one by one while the project is small enough."""
@@ -109,13 +117,13 @@ class FolderWatch(QObject):
         ann = self.window.current_annotation()
         if self.project is None or self.watcher is None or ann is None:
             return
-        path = str(self.project.label_path(ann)) if self.project.label_folders() else None
+        path = str(self.project.label_path(ann))
         if self._current_file and self._current_file != path and self._current_file in self.watcher.files():
             self.watcher.removePath(self._current_file)
         self._current_file = path
         if path and os.path.exists(path) and path not in self.watcher.files():
             self.watcher.addPath(path)
-        if not self.project.is_dirty(ann) and self.project.changed_on_disk([ann]):
+        if self.project.changed_on_disk([ann]):  # clean: reloaded; edited: the status bar says so
             QTimer.singleShot(0, lambda: self._reload([ann]))  # not inside the image switch
 
     def _rewatch_folders(self) -> None:

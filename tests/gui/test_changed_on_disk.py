@@ -77,11 +77,11 @@ def test_clean_label_files_changed_by_other_programs_are_reloaded(image_folder, 
 
 def test_a_changed_file_with_unsaved_edits_is_not_reloaded(image_folder, open_window, qtbot):
     window = open_window(image_folder)
+    window.saving.conflicts.ask = lambda failure: conflicts.CANCEL  # closing the window must not wait on it
     ann = edit_current(window, Box("dog", 40, 1, 60, 20))
     labelimg_xml(image_folder / "img0.xml", [("bird", 1, 1, 9, 9)])
     qtbot.waitUntil(lambda: "unsaved edits" in window.statusBar().currentMessage(), timeout=5000)
     assert sorted(b.label for b in ann.boxes) == ["cat", "dog"] and window.project.is_dirty(ann)
-    window.saving.conflicts.ask = lambda failure: conflicts.CANCEL  # closing the window must not wait on it
 
 
 def test_keep_mine_saves_mine_and_keeps_theirs_as_conflict(image_folder, open_window, qtbot):
