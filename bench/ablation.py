@@ -4,7 +4,7 @@
                              [--only NAME ...]
 
 Every variant trains the same ResNet from random weights (seed 0) on the same generated dataset
-(``engine.synth``, 4 classes), at the same size, batch and number of epochs, and is scored on the same
+(``engine.data.synth``, 4 classes), at the same size, batch and number of epochs, and is scored on the same
 validation images (VOC07 mAP@0.5 and COCO mAP@[.5:.95], best of plain and EMA weights, last epoch):
 
     recipe               the study: YOLO v1 head, SGD 1e-3 + steps, the recipe's augmentation
@@ -30,13 +30,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from engine.annotations.folder import load_folder  # noqa: E402
-from engine.config import ModelConfig  # noqa: E402
-from engine.data import DetectionDataset  # noqa: E402
-from engine.data_split import split_train_val  # noqa: E402
-from engine.synth import generate_dataset  # noqa: E402
-from engine.train import Trainer  # noqa: E402
-from engine.train_config import TrainConfig  # noqa: E402
-from engine.weights import build_model  # noqa: E402
+from engine.model.config import ModelConfig  # noqa: E402
+from engine.data.dataset import DetectionDataset  # noqa: E402
+from engine.data.split import split_train_val  # noqa: E402
+from engine.data.synth import generate_dataset  # noqa: E402
+from engine.training.trainer import Trainer  # noqa: E402
+from engine.training.config import TrainConfig  # noqa: E402
+from engine.model.weights import build_model  # noqa: E402
 
 
 def variants(epochs: int, batch: int) -> dict[str, tuple[str, TrainConfig, str | None]]:
@@ -54,21 +54,21 @@ def variants(epochs: int, batch: int) -> dict[str, tuple[str, TrainConfig, str |
 
 
 def run_variant(name, head, config, assigner, data, args, out: Path) -> dict:
-    import engine.train
-    from engine.assigner import CentreAssigner
+    import engine.training.trainer
+    from engine.model.assigner import CentreAssigner
 
     train, val, labels = data
     torch.manual_seed(0)
     model, _ = build_model(ModelConfig(num_classes=len(labels.names), backbone=args.backbone,
                                        image_size=args.size, head=head), "none")
     config.workers, config.eval_every = args.workers, config.epochs
-    original = engine.train.build_loss
+    original = engine.training.trainer.build_loss
     if assigner == "centre":
         def build_loss(*a, **k):
             loss = original(*a, **k)
             loss.assigner = CentreAssigner()
             return loss
-        engine.train.build_loss = build_loss
+        engine.training.trainer.build_loss = build_loss
     try:
         trainer = Trainer(model, labels.names,
                           DetectionDataset(train, labels, args.size, train=True, augment=config.augmentation()),
@@ -76,7 +76,7 @@ def run_variant(name, head, config, assigner, data, args, out: Path) -> dict:
         started = time.perf_counter()
         result = trainer.fit()
     finally:
-        engine.train.build_loss = original
+        engine.training.trainer.build_loss = original
     final = result.history[-1]
     seconds = [row["epoch_seconds"] for row in result.history]
     return {"name": name, "status": result.status, "map50": max(final["map50"], final.get("ema_map50", 0.0)),

@@ -4,7 +4,7 @@
                               [--compile]
 
 1. Training: ``resyolo synth`` data (``--images`` at ``--size``), the default modern preset and anchor-free head,
-   through the real :class:`engine.train.Trainer` on CUDA (AMP in bf16 where supported, else fp16;
+   through the real :class:`engine.training.trainer.Trainer` on CUDA (AMP in bf16 where supported, else fp16;
    channels-last), for ``--epochs``; prints images/s per epoch and the validation mAP.
 2. Inference: the trained network's forward at batch 1 and ``--batch`` (under the Detector's autocast), and the
    full ``Detector.detect`` path on uint8 images; optionally after ``torch.compile``.
@@ -54,14 +54,14 @@ def main(argv=None) -> int:
     import numpy as np
 
     from engine.annotations.folder import load_folder
-    from engine.config import ModelConfig
-    from engine.data import DetectionDataset
-    from engine.data_split import split_train_val
-    from engine.predict import Detector
-    from engine.synth import generate_dataset
-    from engine.train import Trainer
-    from engine.train_config import TrainConfig
-    from engine.weights import build_model
+    from engine.model.config import ModelConfig
+    from engine.data.dataset import DetectionDataset
+    from engine.data.split import split_train_val
+    from engine.inference.detector import Detector
+    from engine.data.synth import generate_dataset
+    from engine.training.trainer import Trainer
+    from engine.training.config import TrainConfig
+    from engine.model.weights import build_model
 
     name = torch.cuda.get_device_name(0)
     bf16 = torch.cuda.is_bf16_supported()

@@ -56,7 +56,7 @@ def main() -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from engine.project import Project
+    from engine.project.project import Project
     from resyolo_gui.main_window import MainWindow
     from resyolo_gui.settings import AppSettings
 

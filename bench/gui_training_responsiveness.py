@@ -30,8 +30,8 @@ def main() -> None:
     from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from engine.project import Project
-    from engine.synth import generate_dataset
+    from engine.project.project import Project
+    from engine.data.synth import generate_dataset
     from resyolo_gui.main_window import MainWindow
     from resyolo_gui.settings import AppSettings
     from resyolo_gui.training.controller import TrainingFeature

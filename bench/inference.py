@@ -19,11 +19,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._timing import median_seconds, print_table  # noqa: E402
-from engine.config import ModelConfig  # noqa: E402
-from engine.device import device_description  # noqa: E402
-from engine.images import read_image  # noqa: E402
-from engine.predict import Detector  # noqa: E402
-from engine.weights import build_model  # noqa: E402
+from engine.model.config import ModelConfig  # noqa: E402
+from engine.model.device import device_description  # noqa: E402
+from engine.io.images import read_image  # noqa: E402
+from engine.inference.detector import Detector  # noqa: E402
+from engine.model.weights import build_model  # noqa: E402
 
 
 def detection_like_output(n: int, s: int, b: int, c: int, objects: int = 5, seed: int = 0) -> torch.Tensor:

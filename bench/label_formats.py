@@ -58,7 +58,7 @@ def generate() -> None:
 CHILD = """
 import resource, sys, time
 started = time.perf_counter()
-from engine.project import Project
+from engine.project.project import Project
 project = Project.open(sys.argv[1], read_only=True)
 elapsed = time.perf_counter() - started
 boxes = sum(len(a.boxes) for a in project.annotations)

@@ -8,7 +8,7 @@ within seconds; each live run is compared with the mean of its two neighbours):
 
 - bare model: ``Detector.forward`` on one preprocessed frame in a loop, torch's default threads, on a fresh
   thread (as the app never runs models on its GUI thread), for ``--seconds`` (frames per second);
-- live view, default settings (on the CPU: two frames in flight, see ``engine/streams.py``): frames detected,
+- live view, default settings (on the CPU: two frames in flight, see ``engine/inference/parallel.py``): frames detected,
   drawn and shown per second by the real ``LiveView`` window (offscreen), fed by a 640x480 video paced at 3x a
   first bare figure, so the source is faster than the model and frames are dropped, as with a camera.
   Includes video decoding, pre-processing, decoding + NMS, drawing, the FPS text, fitting the frame to the view
@@ -36,12 +36,12 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from engine.checkpoint import save_checkpoint  # noqa: E402
-from engine.config import ModelConfig  # noqa: E402
-from engine.device import device_description  # noqa: E402
-from engine.predict import Detector  # noqa: E402
-from engine.streams import cpu_thread_limit  # noqa: E402
-from engine.weights import build_model  # noqa: E402
+from engine.model.checkpoint import save_checkpoint  # noqa: E402
+from engine.model.config import ModelConfig  # noqa: E402
+from engine.model.device import device_description  # noqa: E402
+from engine.inference.detector import Detector  # noqa: E402
+from engine.inference.parallel import cpu_thread_limit  # noqa: E402
+from engine.model.weights import build_model  # noqa: E402
 
 
 def make_video(path: Path, fps: float, seconds: float, size=(640, 480)) -> Path:
@@ -63,7 +63,7 @@ def make_video(path: Path, fps: float, seconds: float, size=(640, 480)) -> Path:
 
 def bare_fps(detector: Detector, seconds: float) -> float:
     """Measured on a thread of its own that then ends, as the app never runs a model on its GUI thread: OpenMP
-    threads left behind on the main thread would slow the live view's own (see engine/streams.py)."""
+    threads left behind on the main thread would slow the live view's own (see engine/inference/parallel.py)."""
     result = []
     thread = threading.Thread(target=lambda: result.append(_bare_fps(detector, seconds)))
     thread.start()

@@ -27,14 +27,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from engine.annotations.folder import load_folder  # noqa: E402
-from engine.boxes import encode_targets  # noqa: E402
-from engine.config import ModelConfig  # noqa: E402
-from engine.data import DetectionDataset, make_dataloader  # noqa: E402
-from engine.device import device_description, resolve_device  # noqa: E402
-from engine.loss import YoloLoss  # noqa: E402
-from engine.synth import generate_dataset  # noqa: E402
-from engine.train_config import TrainConfig  # noqa: E402
-from engine.weights import build_model  # noqa: E402
+from engine.model.boxes import encode_targets  # noqa: E402
+from engine.model.config import ModelConfig  # noqa: E402
+from engine.data.dataset import DetectionDataset, make_dataloader  # noqa: E402
+from engine.model.device import device_description, resolve_device  # noqa: E402
+from engine.model.loss import YoloLoss  # noqa: E402
+from engine.data.synth import generate_dataset  # noqa: E402
+from engine.training.config import TrainConfig  # noqa: E402
+from engine.model.weights import build_model  # noqa: E402
 
 WARMUP_STEPS = 2
 

@@ -122,8 +122,8 @@ def build_dataset(out: Path, train_images: int, val_images: int, classes: int, s
 
 
 def validation_set(data_yaml: Path, size: int):
-    from engine.data import DetectionDataset
-    from engine.training_setup import load_training_data
+    from engine.data.dataset import DetectionDataset
+    from engine.training.setup import load_training_data
 
     data = load_training_data(data_yaml)
     return DetectionDataset(data.val, data.labels, size, train=False)
@@ -134,8 +134,8 @@ def score(val_set, detections_by_path: dict) -> dict:
     import numpy as np
     import torch
 
-    from engine.boxes import Detections
-    from engine.validate import score_detections
+    from engine.model.boxes import Detections
+    from engine.training.validation import score_detections
 
     by_index = {}
     for index, ann in enumerate(val_set.annotations):
@@ -147,8 +147,8 @@ def score(val_set, detections_by_path: dict) -> dict:
 
 
 def run_resyolo(args, data_yaml: Path, out: Path, val_set) -> dict:
-    from engine.predict import Detector
-    from engine.run_log import read_results
+    from engine.inference.detector import Detector
+    from engine.training.results_csv import read_results
 
     run = out / f"resyolo_{args.backbone}_{args.preset}"
     command = [sys.executable, "-m", "engine", "train", str(data_yaml), "--preset", args.preset, "--backbone",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 def check_spawned_dataloader() -> str:
     from engine.annotations.folder import load_folder
-    from engine.data import DetectionDataset, make_dataloader
+    from engine.data.dataset import DetectionDataset, make_dataloader
     from resyolo_gui.app import SAMPLE_FOLDER
 
     loaded = load_folder(SAMPLE_FOLDER)
@@ -31,13 +31,13 @@ def check_onnx_export() -> str:
     import numpy as np
     import torch
 
-    from engine.checkpoint import save_checkpoint
-    from engine.config import ModelConfig
-    from engine.export_onnx import export_onnx
-    from engine.model import ResYOLO
-    from engine.images import read_image
-    from engine.onnx_runtime import OnnxModel
-    from engine.predict import Detector
+    from engine.model.checkpoint import save_checkpoint
+    from engine.model.config import ModelConfig
+    from engine.inference.export import export_onnx
+    from engine.model.network import ResYOLO
+    from engine.io.images import read_image
+    from engine.inference.onnx_detector import OnnxModel
+    from engine.inference.detector import Detector
     from resyolo_gui.app import SAMPLE_FOLDER
 
     sample_image = SAMPLE_FOLDER / "synth_0000.jpg"

@@ -31,8 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from PySide6.QtWidgets import QApplication
 
-    from engine.project import ProjectError
-    from resyolo_gui import lock_dialog
+    from engine.project.project import ProjectError
+    from resyolo_gui.labelling import lock_dialog
     from resyolo_gui.main_window import MainWindow
     from resyolo_gui.screen_fit import fit_to_screen
     from resyolo_gui.settings import AppSettings
@@ -71,8 +71,9 @@ def _open_project(folder: Path | None, ask=None):
     """The folder asked for; with none (or the bundled sample itself), the user's copy of the sample, so the
     app never writes into its own files. Where no copy can be made, the bundled sample opens read-only. A folder
     another ResYOLO holds asks (``ask``, default the lock dialog); None when the user cancels."""
-    from engine.project import Project
-    from resyolo_gui import lock_dialog, sample
+    from engine.project.project import Project
+    from resyolo_gui import sample
+    from resyolo_gui.labelling import lock_dialog
 
     if folder is not None and not sample.is_bundled_sample(folder):
         return lock_dialog.open_project(None, folder, ask=ask)

@@ -1,7 +1,7 @@
 """The labelling window: wires the image browser, canvas, class panel, loader and project together.
 
-Behaviour lives in the widgets and in :mod:`engine.project`; this file only connects them and holds
-the menus. When to save (leaving an image, a timer, closing) is :mod:`resyolo_gui.saving`.
+Behaviour lives in the widgets and in :mod:`engine.project.project`; this file only connects them and holds
+the menus. When to save (leaving an image, a timer, closing) is :mod:`resyolo_gui.labelling.saving`.
 """
 from __future__ import annotations
 
@@ -11,20 +11,20 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
 
-from engine.project import Project, ProjectError
-from resyolo_gui import dialogs, lock_dialog
-from resyolo_gui.browser import ImageBrowser
+from engine.project.project import Project, ProjectError
+from resyolo_gui.labelling import dialogs, lock_dialog
+from resyolo_gui.labelling.browser import ImageBrowser
 from resyolo_gui.canvas import AnnotationCanvas
-from resyolo_gui.classes import ClassPanel
-from resyolo_gui.conflicts import ConflictResolver
-from resyolo_gui.export_formats import LabelExport
+from resyolo_gui.labelling.classes import ClassPanel
+from resyolo_gui.labelling.conflicts import ConflictResolver
+from resyolo_gui.labelling.export_formats import LabelExport
 from resyolo_gui.features import install_features
-from resyolo_gui.folder_watch import FolderWatch
+from resyolo_gui.labelling.folder_watch import FolderWatch
 from resyolo_gui.icons import icon
-from resyolo_gui.loader import ImageLoader
-from resyolo_gui.menus import build_menus, fill_recent_menu
-from resyolo_gui.pixel_origin import PixelOriginMenu
-from resyolo_gui.saving import SaveFlow
+from resyolo_gui.labelling.loader import ImageLoader
+from resyolo_gui.labelling.menus import build_menus, fill_recent_menu
+from resyolo_gui.labelling.pixel_origin import PixelOriginMenu
+from resyolo_gui.labelling.saving import SaveFlow
 from resyolo_gui.screen_fit import fit_to_screen
 from resyolo_gui.settings import AppSettings
 from resyolo_gui.workspaces import WORKSPACE_NAMES, Workspaces, add_dock
@@ -233,7 +233,7 @@ class MainWindow(QMainWindow):
         self.workspaces.switch(name)
 
     def show_problems(self) -> None:
-        from resyolo_gui import problems  # every problem, grouped by file
+        from resyolo_gui.labelling import problems# every problem, grouped by file
 
         groups = problems.problem_groups(self.project, self.saving.failures)
         self.problems_dialog = problems.ProblemsDialog(

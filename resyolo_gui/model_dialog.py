@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QDir
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from engine.runs import list_runs, runs_folder
+from engine.training.runs import list_runs, runs_folder
 
 MODEL_SUFFIXES = (".pt", ".pth", ".onnx")
 MODEL_FILTER = "Models (*.pt *.pth *.onnx);;All files (*)"

@@ -1,7 +1,7 @@
 """Per-user app settings (recent folders, window geometry, each workspace's layout) in an INI file under the user config folder.
 
 Project settings (classes, colours, label format) live in the project folder instead
-(:mod:`engine.project`). ``RESYOLO_CONFIG_DIR`` points elsewhere (tests use a temp folder).
+(:mod:`engine.project.project`). ``RESYOLO_CONFIG_DIR`` points elsewhere (tests use a temp folder).
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Annotation records and the table of label formats (engine/annotations/formats.py): Pascal VOC XML, the VOC devkit,
 YOLO txt, Ultralytics data.yaml, COCO JSON, labelme JSON, CVAT XML. Qt-free."""
-from engine.annotations.atomic import atomic_write_bytes, atomic_write_text
+from engine.io.atomic import atomic_write_bytes, atomic_write_text
 from engine.annotations.records import AnnotationError, Box, ImageAnnotation, LabelSet
 from engine.annotations.coco import read_coco_json, write_coco_json
 from engine.annotations.folder import IMAGE_EXTENSIONS, LoadedFolder, detect_format, load_folder, save_annotation

@@ -74,7 +74,7 @@ def fingerprint(path: Path | str):
 
 
 def image_size(image_path: Path) -> tuple[int, int]:
-    from engine.images import read_image_size  # deferred: image decoding is not needed to detect a format
+    from engine.io.images import read_image_size  # deferred: image decoding is not needed to detect a format
 
     try:
         return read_image_size(image_path)

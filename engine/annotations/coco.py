@@ -21,7 +21,7 @@ from pathlib import Path
 
 import os
 
-from engine.annotations.atomic import atomic_write_text
+from engine.io.atomic import atomic_write_text
 from engine.annotations.beside import image_size
 from engine.annotations.limits import read_label_text
 from engine.annotations.listing import natural_sort_key

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from engine.annotations.atomic import atomic_write_text
+from engine.io.atomic import atomic_write_text
 from engine.annotations.beside import label_paths
 from engine.annotations.listing import is_image_name, natural_sort_key
 from engine.annotations.records import AnnotationError, ImageAnnotation, LabelSet

@@ -23,7 +23,7 @@ from pathlib import Path
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
-from engine.annotations.atomic import atomic_write_text
+from engine.io.atomic import atomic_write_text
 from engine.annotations.beside import cached_label_paths, count_existing, image_size, load_each, same_stem
 from engine.annotations.clipping import boxes_to_write
 from engine.annotations.limits import read_label_bytes

@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from engine.annotations.atomic import atomic_write_text
+from engine.io.atomic import atomic_write_text
 
 EXIT_BAD_INPUT = 2
 CONVENTIONS = """conventions (each one moves the number; they are the official tools'):

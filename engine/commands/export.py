@@ -1,4 +1,4 @@
-"""``resyolo export CKPT --onnx OUT.onnx``: write a checkpoint as an ONNX model (see :mod:`engine.export_onnx`).
+"""``resyolo export CKPT --onnx OUT.onnx``: write a checkpoint as an ONNX model (see :mod:`engine.inference.export`).
 
 Exit code 0 on success, 1 when the export itself fails, 2 for a usage error (missing or foreign checkpoint,
 an output path that cannot be written or already exists, a bad option).
@@ -16,7 +16,7 @@ EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def add_parser(subparsers) -> None:
-    from engine.export_onnx import DEFAULT_OPSET, EXPORTERS
+    from engine.inference.export import DEFAULT_OPSET, EXPORTERS
 
     parser = subparsers.add_parser(
         "export", help="export a checkpoint to ONNX",
@@ -38,8 +38,8 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.checkpoint import CheckpointError
-    from engine.export_onnx import OnnxExportError, check_output_path, export_onnx
+    from engine.model.checkpoint import CheckpointError
+    from engine.inference.export import OnnxExportError, check_output_path, export_onnx
 
     if args.onnx.suffix.lower() != ".onnx":
         return usage_error(f"--onnx {args.onnx}: the file name must end in .onnx (so `resyolo predict` knows it)")

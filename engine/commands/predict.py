@@ -2,7 +2,7 @@
 
 CKPT is a checkpoint (``.pt``) or an exported ONNX model (``.onnx``, run by onnxruntime).
 
-Writes into ``--out``: ``predictions.json`` (COCO results, see :mod:`engine.export_detections`),
+Writes into ``--out``: ``predictions.json`` (COCO results, see :mod:`engine.inference.outputs`),
 ``predictions.csv``, and annotated pictures (``<image stem>.jpg``, or ``<video stem>_annotated.mp4`` for a
 video or camera). Files of an earlier run in the same folder are replaced; source images never are (a ``--out``
 that would write over one is refused). ``--save-labels`` also writes label files for auto-labelling.
@@ -60,9 +60,9 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so `resyolo --help` stays fast.
-    from engine.checkpoint import CheckpointError
-    from engine.predict import Detector
-    from engine.sources import SourceError, open_source
+    from engine.model.checkpoint import CheckpointError
+    from engine.inference.detector import Detector
+    from engine.inference.sources import SourceError, open_source
 
     if args.labels_dir is not None and args.save_labels is None:
         return usage_error("--labels-dir needs --save-labels voc or yolo")
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _coco_ids(args, source, class_names):
     """The ids of the ground truth predictions.json will be scored against (--gt, else SOURCE's COCO file)."""
-    from engine.export_detections import CocoIds
+    from engine.inference.outputs import CocoIds
 
     gt = getattr(args, "gt", None)
     root = getattr(source, "root", None)
@@ -101,7 +101,7 @@ def _predict(args, detector, source) -> int:
     from tqdm import tqdm
 
     from engine.annotations.records import AnnotationError
-    from engine.export_detections import LabelConflict, LabelFileWriter, write_coco_results, write_csv
+    from engine.inference.outputs import LabelConflict, LabelFileWriter, write_coco_results, write_csv
 
     labels = None
     if args.save_labels is not None:
@@ -188,7 +188,7 @@ class _Outputs:
         return next((t for t in targets if t.resolve() in sources), None)
 
     def add_batch(self, items, detections, progress) -> None:
-        from engine.export_detections import ImageResult
+        from engine.inference.outputs import ImageResult
 
         for item, found in zip(items, detections):
             self.results.append(ImageResult(item.name, found, str(item.path) if item.path else ""))
@@ -202,8 +202,8 @@ class _Outputs:
     def _write_picture(self, item, found) -> None:
         import cv2
 
-        from engine.annotations.atomic import atomic_write_bytes
-        from engine.draw import draw_detections
+        from engine.io.atomic import atomic_write_bytes
+        from engine.inference.draw import draw_detections
 
         bgr = cv2.cvtColor(draw_detections(item.image, found, self.detector.class_names), cv2.COLOR_RGB2BGR)
         if item.path is None:  # a video frame

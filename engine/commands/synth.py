@@ -1,12 +1,12 @@
-"""`resyolo synth OUT`: write a synthetic shapes dataset (see :mod:`engine.synth`)."""
+"""`resyolo synth OUT`: write a synthetic shapes dataset (see :mod:`engine.data.synth`)."""
 from __future__ import annotations
 
 import argparse
 import re
 import sys
 
-from engine.synth import FORMATS, generate_dataset
-from engine.synth_shapes import SHAPE_NAMES
+from engine.data.synth import FORMATS, generate_dataset
+from engine.data.synth_shapes import SHAPE_NAMES
 from engine.commands.argtypes import positive_int
 
 

@@ -25,8 +25,8 @@ DEFAULT_RUNS = Path("runs/train")
 
 
 def add_parser(subparsers) -> None:
-    from engine.config import BACKBONES, HEADS
-    from engine.train_config import PRESETS
+    from engine.model.config import BACKBONES, HEADS
+    from engine.training.config import PRESETS
 
     p = subparsers.add_parser(
         "train", help="train (fine-tune) the detector on labelled images",
@@ -82,9 +82,9 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine import distributed as dist_utils
-    from engine.device import resolve_device
-    from engine.training_setup import SetupError
+    from engine.training import distributed as dist_utils
+    from engine.model.device import resolve_device
+    from engine.training.setup import SetupError
 
     try:
         device = resolve_device(args.device or "auto")
@@ -122,10 +122,10 @@ class _Plan:
 
 
 def _plan(args: argparse.Namespace, main: bool) -> _Plan:
-    from engine import distributed as dist_utils
-    from engine import training_setup as setup
-    from engine.checkpoint import CheckpointError, load_checkpoint
-    from engine.train_config import TrainConfig
+    from engine.training import distributed as dist_utils
+    from engine.training import setup as setup
+    from engine.model.checkpoint import CheckpointError, load_checkpoint
+    from engine.training.config import TrainConfig
 
     saved, recorded, run_record = None, {}, {}
     if args.resume is not None:
@@ -159,7 +159,7 @@ def _plan(args: argparse.Namespace, main: bool) -> _Plan:
     val_split = _first(args.val_split, recorded.get("val_split") if same_data else None)
     data = setup.load_training_data(data_path, val_path, val_fraction, split_seed,
                                     list(saved["class_names"]) if saved else None, split=split, val_split=val_split)
-    from engine.train_config import DEFAULT_PRESET, PRESET_HEADS
+    from engine.training.config import DEFAULT_PRESET, PRESET_HEADS
 
     preset = args.preset or DEFAULT_PRESET
     if saved:
@@ -208,11 +208,11 @@ def _plan(args: argparse.Namespace, main: bool) -> _Plan:
 
 
 def _train(plan: _Plan, main: bool) -> int:
-    from engine import distributed as dist_utils
+    from engine.training import distributed as dist_utils
     from engine.commands.train_console import EpochProgress, StopOnCtrlC
-    from engine.data import DatasetError
-    from engine.train import Trainer, TrainingError
-    from engine.training_setup import write_run_config
+    from engine.data.dataset import DatasetError
+    from engine.training.trainer import Trainer, TrainingError
+    from engine.training.setup import write_run_config
 
     progress = EpochProgress(plan.train_config.epochs, world=dist_utils.world_size())
     ctrl_c = StopOnCtrlC(workers=plan.train_config.workers)
@@ -265,7 +265,7 @@ def _train(plan: _Plan, main: bool) -> int:
 
 
 def _print_plan(plan: _Plan, trainer) -> None:
-    from engine.device import device_description
+    from engine.model.device import device_description
 
     cfg, mc, data = plan.train_config, plan.model_config, plan.data
     val = f"{len(plan.val_set)} validation" if plan.val_set else "no validation"

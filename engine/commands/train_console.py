@@ -1,6 +1,6 @@
 """The terminal side of ``resyolo train``: a progress bar per epoch, a summary line per epoch, and Ctrl+C.
 
-Both are trainer callbacks (``callback(name, payload)``, see :mod:`engine.train`), called on rank 0 only.
+Both are trainer callbacks (``callback(name, payload)``, see :mod:`engine.training.trainer`), called on rank 0 only.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import time
 
 from tqdm import tqdm
 
-from engine.heads import ALL_COMPONENTS
+from engine.model.heads import ALL_COMPONENTS
 
 SHORT_NAMES = {"regression": "box", "containment": "obj", "no_object": "noobj", "class": "cls", "iou": "ciou",
                "dfl": "dfl"}

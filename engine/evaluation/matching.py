@@ -1,5 +1,5 @@
 """The one rule for a true positive, used by the AP (:mod:`engine.evaluation.voc`) and by the error analysis
-behind the confusion matrix (:mod:`engine.analysis`), so the two never disagree on a borderline box.
+behind the confusion matrix (:mod:`engine.evaluation.analysis`), so the two never disagree on a borderline box.
 
 The rule is the Pascal VOC devkit's (py-faster-rcnn ``voc_eval.py``): box sizes are pixel-inclusive
 (``x2 - x1 + 1``), and a detection matches a ground-truth box when their IoU is strictly greater than 0.5.

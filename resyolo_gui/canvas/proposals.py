@@ -1,6 +1,6 @@
 """The proposals layer of the canvas: detector boxes offered as labels, drawn dashed with their scores.
 
-Proposals are not ground truth: they come from a :class:`~engine.autolabel.ProposalStore` (memory only) and
+Proposals are not ground truth: they come from a :class:`~engine.inference.autolabel.ProposalStore` (memory only) and
 become labels only when accepted, through the canvas's undo commands (so Ctrl+Z takes an accepted box back,
 and the proposal reappears because it no longer duplicates a label). Rejecting marks proposals rejected in the
 store; that is not an edit of the labels and is not on the undo stack.
@@ -19,7 +19,7 @@ from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QStyleOptionGraphicsItem, QWidget
 
-from engine.autolabel import Proposal, ProposalStore
+from engine.inference.autolabel import Proposal, ProposalStore
 from resyolo_gui.canvas.box_item import BoxLabelTag, box_rect
 from resyolo_gui.canvas.commands import AddBoxesCommand, DeleteBoxesCommand
 

@@ -1,6 +1,6 @@
 """The Detect feature: choose a model, propose boxes on the current image, auto-label a folder.
 
-Proposals live in a :class:`~engine.autolabel.ProposalStore` (memory only) shown by the canvas's proposals
+Proposals live in a :class:`~engine.inference.autolabel.ProposalStore` (memory only) shown by the canvas's proposals
 layer; nothing is written to a label file until a proposal is accepted (an ordinary undoable edit) and saved.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 
-from engine.autolabel import ClassMapping, ImageProposals, ProposalStore, RawResult, images_to_label, map_classes
+from engine.inference.autolabel import ClassMapping, ImageProposals, ProposalStore, RawResult, images_to_label, map_classes
 from resyolo_gui.detection import dialogs
 from resyolo_gui.detection.panel import DetectionPanel
 from resyolo_gui.detection.worker import DetectionWorker

@@ -11,8 +11,8 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from engine.checkpoint import CheckpointError, load_checkpoint
-from engine.runs import list_runs
+from engine.model.checkpoint import CheckpointError, load_checkpoint
+from engine.training.runs import list_runs
 from resyolo_gui.model_dialog import ask_model_file
 
 METRIC_NAMES = {"map50": "mAP50", "map": "mAP50-95", "ema_map50": "EMA mAP50", "ema_map": "EMA mAP50-95",
@@ -32,7 +32,7 @@ class CheckpointInfo:
     def read(cls, path: Path | str) -> "CheckpointInfo":
         """Raises CheckpointError (naming the file and the problem) for anything that is not a usable checkpoint."""
         if Path(path).suffix.lower() == ".onnx":
-            from engine.onnx_runtime import OnnxModel  # onnxruntime is only loaded for an ONNX file
+            from engine.inference.onnx_detector import OnnxModel  # onnxruntime is only loaded for an ONNX file
 
             model = OnnxModel(path, "cpu")
             return cls(Path(path), list(model.class_names), model.config.image_size, model.config.backbone, None)

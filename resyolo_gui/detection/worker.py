@@ -1,6 +1,6 @@
 """Running the detector off the GUI thread: one image (proposals) or many (auto-labelling a folder).
 
-The worker only computes raw network outputs (:func:`engine.autolabel.raw_outputs`); decoding them into
+The worker only computes raw network outputs (:func:`engine.inference.autolabel.raw_outputs`); decoding them into
 proposals happens on the GUI thread, where the thresholds live, so slider moves never need the network.
 """
 from __future__ import annotations
@@ -9,15 +9,15 @@ from pathlib import Path
 
 from PySide6.QtCore import QThread, Signal
 
-from engine.autolabel import raw_outputs
-from engine.checkpoint import CheckpointError
+from engine.inference.autolabel import raw_outputs
+from engine.model.checkpoint import CheckpointError
 
 BATCH_SIZE = 4
 
 
 class DetectionWorker(QThread):
     detector_loaded = Signal(object)  # the Detector built from the checkpoint (kept by the caller for next time)
-    result = Signal(object)  # engine.autolabel.RawResult, one per image, in order
+    result = Signal(object)  # engine.inference.autolabel.RawResult, one per image, in order
     progress = Signal(int, int)  # images done, images in all
     failed = Signal(str)  # the model could not be loaded or run; the message names the file
 
@@ -30,7 +30,7 @@ class DetectionWorker(QThread):
         self.requestInterruption()
 
     def run(self) -> None:
-        from engine.predict import Detector  # deferred: torch model code is only needed once detection starts
+        from engine.inference.detector import Detector  # deferred: torch model code is only needed once detection starts
 
         try:
             if self.detector is None:

@@ -10,7 +10,7 @@ from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import (QGraphicsRectItem, QGraphicsSimpleTextItem, QHBoxLayout, QLabel, QPushButton,
                                QVBoxLayout, QWidget)
 
-from engine.images import ImageReadError, read_image_reduced
+from engine.io.images import ImageReadError, read_image_reduced
 from resyolo_gui.canvas.image_view import ImageView
 
 OUTCOME_COLOURS = {

@@ -12,8 +12,8 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QHBoxLayout, QHeaderView,
                                QLabel, QProgressBar, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget)
 
-from engine.analysis import DEFAULT_SCORE_THRESHOLD
-from resyolo_gui.evaluation import scoring
+from engine.evaluation.analysis import DEFAULT_SCORE_THRESHOLD
+from engine.evaluation import scoring
 from resyolo_gui.evaluation.comparison import ComparisonView
 from resyolo_gui.evaluation.pr_plot import PRPlot
 from resyolo_gui.evaluation.tables import APTableModel, ConfusionMatrixModel, ImageListModel

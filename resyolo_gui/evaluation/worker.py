@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QThread, Signal
 
-from resyolo_gui.evaluation import scoring
+from engine.evaluation import scoring
 
 
 class EvaluationThread(QThread):

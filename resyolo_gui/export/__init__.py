@@ -1,6 +1,6 @@
 """File > Export Model to ONNX…: pick a checkpoint and an output file, export on a worker thread.
 
-The export itself is :func:`engine.export_onnx.export_onnx` (the same as ``resyolo export --dynamic-batch``);
+The export itself is :func:`engine.inference.export.export_onnx` (the same as ``resyolo export --dynamic-batch``);
 this package only asks for the two paths, keeps the window responsive and reports the result.
 """
 from __future__ import annotations
@@ -24,8 +24,8 @@ class ExportWorker(QThread):
         self.checkpoint, self.out = checkpoint, out
 
     def run(self) -> None:
-        from engine.checkpoint import CheckpointError
-        from engine.export_onnx import OnnxExportError, export_onnx
+        from engine.model.checkpoint import CheckpointError
+        from engine.inference.export import OnnxExportError, export_onnx
 
         try:
             # Overwrite: the save dialog has already asked the user before replacing an existing file.

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from PySide6.QtGui import QAction
 
-from resyolo_gui.live.detect_folder import DetectFolderWindow
+from resyolo_gui.folder_detection.window import DetectFolderWindow
 from resyolo_gui.live.live_view import LiveView
 
 
@@ -83,7 +83,7 @@ def offer_as_proposals(window, ann, output, detector, min_conf: float | None = N
     proposals). Classes map by name as the Detect feature's model does when it is the same model, else
     classes the project lacks are dropped (the live view never changes the class list by itself). With
     ``min_conf`` (the live view's threshold), the snapshot never proposes what the live view did not show."""
-    from engine.autolabel import ImageProposals, map_classes
+    from engine.inference.autolabel import ImageProposals, map_classes
 
     detect = next((f for f in getattr(window, "features", []) if hasattr(f, "store") and hasattr(f, "mapping")), None)
     if detect is None or window.project is None:

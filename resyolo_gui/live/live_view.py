@@ -1,7 +1,7 @@
 """Live view window: a camera, a video file or a stream URL with the detector's boxes, FPS and latency drawn on it.
 
 The GUI thread only opens the source (so a missing camera is reported at once), shows finished pictures and
-handles the buttons; reading is :class:`engine.stream.LatestFrameReader`'s thread and detection is
+handles the buttons; reading is :class:`engine.inference.latest_frame.LatestFrameReader`'s thread and detection is
 :class:`LiveDetectionThread`.
 """
 from __future__ import annotations
@@ -13,10 +13,10 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSlider,
                                QVBoxLayout, QWidget)
 
-from engine.predict import Detector
-from engine.sources import VIDEO_EXTENSIONS, SourceError
-from engine.stream import LatestFrameReader
-from resyolo_gui.live.checkpoint_choice import CheckpointChoice
+from engine.inference.detector import Detector
+from engine.inference.sources import VIDEO_EXTENSIONS, SourceError
+from engine.inference.latest_frame import LatestFrameReader
+from resyolo_gui.checkpoint_choice import CheckpointChoice
 from resyolo_gui.live.frame_view import FrameView
 from resyolo_gui.live.live_worker import DEFAULT_CONFIDENCE, LiveDetectionThread, LiveStats
 from resyolo_gui.screen_fit import fit_to_screen
@@ -246,7 +246,7 @@ class LiveView(QWidget):
 
     def snapshot(self):
         """Save the current raw frame into the project as a new image; returns its annotation, or None."""
-        from resyolo_gui.live.snapshot import detections_summary, save_snapshot
+        from engine.inference.snapshot import detections_summary, save_snapshot
 
         last = self.thread.last_frame() if self.thread is not None else None
         if self.project is None or last is None:

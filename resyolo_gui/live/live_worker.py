@@ -1,7 +1,7 @@
 """The live view's worker: latest frame -> detections -> boxes, FPS and latency drawn -> a QImage for the view.
 
-Everything slow (decoding in :class:`engine.stream.LatestFrameReader`'s own thread, the model, drawing, recording)
-happens off the GUI thread. On the CPU two frames are in flight by default (:mod:`engine.streams`): this thread
+Everything slow (decoding in :class:`engine.inference.latest_frame.LatestFrameReader`'s own thread, the model, drawing, recording)
+happens off the GUI thread. On the CPU two frames are in flight by default (:mod:`engine.inference.parallel`): this thread
 and one helper each take the newest frame, run the model on their share of the cores, and publish the result; a
 result older than the one already shown is discarded (counted as dropped), so the picture never goes back in time.
 "Low latency" (and "every frame" for files, where order matters) runs one stream. The view is told a new picture
@@ -23,12 +23,12 @@ import torch
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtGui import QImage
 
-from engine.boxes import Detections
-from engine.checkpoint import CheckpointError
-from engine.draw import draw_detections, screen_font_scale
-from engine.predict import Detector
-from engine.stream import Frame, LatestFrameReader, VideoRecorder
-from engine.streams import StreamPlan, cpu_thread_limit, plan_streams
+from engine.model.boxes import Detections
+from engine.model.checkpoint import CheckpointError
+from engine.inference.draw import draw_detections, screen_font_scale
+from engine.inference.detector import Detector
+from engine.inference.latest_frame import Frame, LatestFrameReader, VideoRecorder
+from engine.inference.parallel import StreamPlan, cpu_thread_limit, plan_streams
 from resyolo_gui.live.frame_view import fit_for_display, to_qimage
 
 DEFAULT_CONFIDENCE = 0.25
@@ -169,7 +169,7 @@ class LiveDetectionThread(QThread):
             with self._lock:
                 recording = self._record_path is not None
             if recording or self._recorder is not None:
-                # The file keeps the frame's own resolution, its tags sized to it (engine.draw's defaults).
+                # The file keeps the frame's own resolution, its tags sized to it (engine.inference.draw's defaults).
                 full = draw_detections(frame.image, detections, self.detector.class_names)
                 _draw_status(full, status)
                 self._record(full, fps)

@@ -18,7 +18,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from engine.heads import ALL_COMPONENTS
+from engine.model.heads import ALL_COMPONENTS
 
 REDRAW_MS = 100
 SMOOTHING = 20  # batches: the batch losses are an exponential moving average over about this many

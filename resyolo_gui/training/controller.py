@@ -13,11 +13,11 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu, QMessageBox, QWidget
 
-from engine.config import STRIDE
-from engine.runs import list_runs, new_run_dir
+from engine.model.config import STRIDE
+from engine.training.runs import list_runs, new_run_dir
 from resyolo_gui.training.charts import TrainingCharts
 from resyolo_gui.training.panel import TrainPanel
-from resyolo_gui.training.preflight import PreflightError, plan_data
+from engine.training.preflight import PreflightError, plan_data
 from resyolo_gui.training.runs_panel import RunsPanel
 from resyolo_gui.training.worker import TrainingJob, TrainingWorker
 from resyolo_gui.workspaces import add_dock
@@ -77,7 +77,7 @@ class TrainingFeature(QObject):
         """Keep the Train form's values in the project (``project.json``), for its next session."""
         if self._project is None:
             return
-        from engine.project import SaveError
+        from engine.project.project import SaveError
 
         try:
             self._project.remember_train_settings(self.panel.values())

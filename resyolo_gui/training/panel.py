@@ -17,11 +17,11 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QScrollArea, QSpinBox,
                                QVBoxLayout, QWidget)
 
-from engine.config import BACKBONES, STRIDE, ModelConfig
-from engine.device import device_description, resolve_device
-from engine.train_config import DEFAULT_PRESET, PRESET_HEADS, TrainConfig
-from engine.weights import imagenet_cache_path
-from resyolo_gui.training.preflight import VAL_FOLDER, VAL_NONE, VAL_SPLIT, DataChoice
+from engine.model.config import BACKBONES, STRIDE, ModelConfig
+from engine.model.device import device_description, resolve_device
+from engine.training.config import DEFAULT_PRESET, PRESET_HEADS, TrainConfig
+from engine.model.weights import imagenet_cache_path
+from engine.training.preflight import VAL_FOLDER, VAL_NONE, VAL_SPLIT, DataChoice
 
 PRESET_LABELS = {"modern": "Modern: anchor-free head, AdamW, mosaic", "recipe": "Recipe: the study's YOLO v1 head"}
 HEAD_LABELS = {"anchor_free": "Anchor-free (FPN/PAN, decoupled)", "recipe": "Recipe (YOLO v1, one scale)"}

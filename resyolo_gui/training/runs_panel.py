@@ -1,7 +1,7 @@
 """The Runs panel: the project's training runs (name, date, epochs, best mAP@0.5, size, status); a past run's
 charts are redrawn from its results.csv in a window of their own, so a live run's charts stay where they are.
 Old runs are deleted from here (Delete key, the button or the context menu), after a question, never the one
-training (:func:`engine.runs.delete_run`)."""
+training (:func:`engine.training.runs.delete_run`)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -12,7 +12,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QMessageBox, QPushButton,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from engine.runs import RunInfo, RunInUse, delete_run, list_runs, run_size
+from engine.training.runs import RunInfo, RunInUse, delete_run, list_runs, run_size
 from resyolo_gui.training.charts import TrainingCharts
 from resyolo_gui.screen_fit import fit_to_screen
 

@@ -1,4 +1,4 @@
-"""The training thread: builds the datasets and model, runs :class:`engine.train.Trainer`, reports by signals.
+"""The training thread: builds the datasets and model, runs :class:`engine.training.trainer.Trainer`, reports by signals.
 
 Nothing here touches a widget. The trainer's events become Qt signals carrying plain dicts of numbers, queued
 to the GUI thread. Batch events are sent in groups, at most one signal per ``BATCH_EMIT_S``, so a fast loop
@@ -18,7 +18,7 @@ from pathlib import Path
 from PySide6.QtCore import QThread, Signal
 
 from engine.annotations.records import ImageAnnotation
-from engine.config import DEFAULT_HEAD
+from engine.model.config import DEFAULT_HEAD
 
 log = logging.getLogger("resyolo")
 
@@ -97,7 +97,7 @@ class TrainingWorker(QThread):
                 f"The GPU ran out of memory (batch {self.job.settings.get('batch_size')}, "
                 f"{self.job.image_size} px). Try a smaller batch size or input size. {self._kept_note()}")
         except Exception as error:  # noqa: BLE001 - any failure is reported to the user, never a dead thread
-            from engine.training_setup import SetupError
+            from engine.training.setup import SetupError
 
             if isinstance(error, SetupError):
                 outcome["message"] = str(error)
@@ -118,8 +118,8 @@ class TrainingWorker(QThread):
 
     def _train(self) -> dict:
         from engine.annotations.records import LabelSet
-        from engine.train import Trainer
-        from engine.training_setup import (TrainingData, build_datasets, build_model_config, build_train_config,
+        from engine.training.trainer import Trainer
+        from engine.training.setup import (TrainingData, build_datasets, build_model_config, build_train_config,
                                            prepare_model)
 
         job = self.job
@@ -166,7 +166,7 @@ class TrainingWorker(QThread):
 
     # ---- the run's record ------------------------------------------------------------------------------------
     def _write_config(self, extra: dict) -> None:
-        from engine.training_setup import write_run_config
+        from engine.training.setup import write_run_config
 
         if self._config_args is None:
             return

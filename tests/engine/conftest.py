@@ -1,7 +1,7 @@
 import pytest
 
 from engine.annotations.folder import load_folder
-from engine.synth import generate_dataset
+from engine.data.synth import generate_dataset
 
 
 @pytest.fixture(scope="session")

@@ -69,7 +69,7 @@ def image_folder(tmp_path) -> Path:
 @pytest.fixture
 def open_window(qtbot):
     """``open_window(folder)`` -> a shown MainWindow whose first image is on screen."""
-    from engine.project import Project
+    from engine.project.project import Project
     from resyolo_gui.main_window import MainWindow
     from resyolo_gui.settings import AppSettings
 
@@ -96,7 +96,7 @@ def open_window(qtbot):
 @pytest.fixture(autouse=True)
 def no_blocking_save_question(monkeypatch):
     """A modal question would hang an offscreen test: answer "discard" unless a test says otherwise."""
-    from resyolo_gui import dialogs
+    from resyolo_gui.labelling import dialogs
 
     answers = []
 

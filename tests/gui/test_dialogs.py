@@ -5,7 +5,7 @@ from __future__ import annotations
 def test_f1_lists_each_shortcut_once(image_folder, open_window):
     """Help > Shortcuts (F1) is given the window's actions and the canvas's, which are also the window's children:
     each shortcut still makes one row."""
-    from resyolo_gui.dialogs import ShortcutsDialog
+    from resyolo_gui.labelling.dialogs import ShortcutsDialog
 
     window = open_window(image_folder)
     window.show_shortcuts()

@@ -7,9 +7,9 @@ import pytest
 import torch
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from engine.checkpoint import save_checkpoint
-from engine.config import ModelConfig
-from engine.model import ResYOLO
+from engine.model.checkpoint import save_checkpoint
+from engine.model.config import ModelConfig
+from engine.model.network import ResYOLO
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def export_feature(window):
 
 
 def test_menu_exports_a_checkpoint_that_onnxruntime_runs(open_window, image_folder, checkpoint, dialogs, qtbot, tmp_path):
-    from engine.onnx_runtime import OnnxModel
+    from engine.inference.onnx_detector import OnnxModel
 
     window = open_window(image_folder)
     answers, shown = dialogs

@@ -120,7 +120,7 @@ def test_open_folder_menu_handles_missing_folder(image_folder, make_folder, open
 
 
 def test_shortcuts_dialog_lists_the_menu_shortcuts(image_folder, open_window):
-    from resyolo_gui.dialogs import ShortcutsDialog
+    from resyolo_gui.labelling.dialogs import ShortcutsDialog
     from PySide6.QtGui import QAction
 
     window = open_window(image_folder)

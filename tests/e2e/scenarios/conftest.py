@@ -39,7 +39,7 @@ def shots_dir(tmp_path) -> Path:
 @pytest.fixture
 def open_app(qapp, qtbot, real, tmp_path):
     """Open the app's window on a folder as ``resyolo-gui FOLDER`` does, shown for real and focused."""
-    from engine.project import Project
+    from engine.project.project import Project
     from resyolo_gui.gc_guard import collect_garbage_on_gui_thread
     from resyolo_gui.main_window import MainWindow
     from resyolo_gui.settings import AppSettings

@@ -8,7 +8,7 @@ from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QToolButton
 
 from engine.annotations.voc import read_voc_xml
-from engine.project import Project
+from engine.project.project import Project
 
 
 def class_names(window) -> list[str]:

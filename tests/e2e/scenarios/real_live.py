@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.checkpoint import save_checkpoint
-from engine.config import ModelConfig
-from engine.weights import build_model
+from engine.model.checkpoint import save_checkpoint
+from engine.model.config import ModelConfig
+from engine.model.weights import build_model
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from PIL import Image
 
 from engine.annotations.records import Box, ImageAnnotation
 from engine.annotations.voc import write_voc_xml
-from engine.checkpoint import save_checkpoint
-from engine.config import ModelConfig
-from engine.predict import Detector
-from engine.weights import build_model
+from engine.model.checkpoint import save_checkpoint
+from engine.model.config import ModelConfig
+from engine.inference.detector import Detector
+from engine.model.weights import build_model
 
 W, H = 320, 240
 # (cx, cy, w, h, confidence, class) as fractions of the image, one per cell of the 64-pixel recipe model (2 x 2).

@@ -1,0 +1,1 @@
+"""Training data: the dataset, augmentation, train/validation split, generated (synthetic) data."""

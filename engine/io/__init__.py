@@ -1,0 +1,1 @@
+"""Reading images and writing files safely: image decoding and headers, atomic writes."""

@@ -1,0 +1,1 @@
+"""The detector itself: configuration, network, heads, grid encode/decode, losses, weights, checkpoints."""

@@ -1,0 +1,1 @@
+"""The labelling workspace: image browser, class panel, image loading, thumbnails, saving, menus and label-storage dialogs."""
