@@ -1,4 +1,4 @@
-"""Optional feature packages of the window (training, evaluation, detection, live view).
+"""Optional feature packages of the window (training, evaluation, detection, live view, detection on a folder, export).
 
 Each package has ``install(window)``, which adds its own docks, menus and actions to the main window and
 returns an object with ``project_changed(project)`` and ``can_close() -> bool`` (asked before the window
@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 
 FEATURE_PACKAGES = ["resyolo_gui.training", "resyolo_gui.evaluation", "resyolo_gui.detection", "resyolo_gui.live",
-                    "resyolo_gui.export"]
+                    "resyolo_gui.folder_detection", "resyolo_gui.export"]
 
 
 def install_features(window) -> list:

@@ -12,6 +12,7 @@ from PySide6.QtGui import QAction, QKeySequence
 
 from engine.inference.autolabel import ClassMapping, ImageProposals, ProposalStore, RawResult, images_to_label, map_classes
 from resyolo_gui.detection import dialogs
+from resyolo_gui.menu_bar import feature_menu
 from resyolo_gui.detection.panel import DetectionPanel
 from resyolo_gui.detection.worker import DetectionWorker
 from resyolo_gui.workspaces import add_dock
@@ -55,11 +56,7 @@ class DetectionFeature(QObject):
         self._build_menu()
 
     def _build_menu(self) -> None:
-        bar = self.window.menuBar()
-        menu = bar.addMenu("&Detect")
-        help_menu = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
-        if help_menu is not None:  # keep Help last, where people look for it
-            bar.insertMenu(help_menu, menu)
+        menu = feature_menu(self.window, "&Detect")
         self.choose_action = self._action(menu, "&Choose model…", self.choose_model)
         self.propose_action = self._action(menu, "&Propose boxes on this image", self.propose_current, "Ctrl+R")
         self.auto_label_action = self._action(menu, "&Auto-label folder…", self.auto_label_folder)

@@ -11,10 +11,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMessageBox, QWidget
 
 from engine.model.config import STRIDE
 from engine.training.runs import list_runs, new_run_dir
+from resyolo_gui.menu_bar import feature_menu
 from resyolo_gui.training.charts import TrainingCharts
 from resyolo_gui.training.panel import TrainPanel
 from engine.training.preflight import PreflightError, plan_data
@@ -90,10 +91,7 @@ class TrainingFeature(QObject):
 
     # ---- window parts --------------------------------------------------------------------------------------
     def _build_menu(self) -> None:
-        bar = self.window.menuBar()
-        menu = QMenu("&Train", self.window)
-        help_action = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
-        bar.insertMenu(help_action, menu) if help_action is not None else bar.addMenu(menu)
+        menu = feature_menu(self.window, "&Train")
         self.show_action = QAction("&Train a Model…", self.window, shortcut="Ctrl+Shift+T", triggered=self.show_panel)
         runs_action = QAction("Training &Runs", self.window, triggered=lambda: self._raise(self.runs_dock))
         save_action = QAction("Save Training &Charts as PNG…", self.window, triggered=self.save_charts)

@@ -101,7 +101,7 @@ def test_typed_onnx_path_enables_open_and_the_picker_reads_it(qtbot, open_window
 
 
 def test_live_view_dialog_opens_in_the_newest_run(qtbot, open_window, image_folder, checkpoint):
-    from resyolo_gui.live import LiveFeature
+    from resyolo_gui.live.feature import LiveFeature
 
     window = open_window(image_folder)
     newest = add_run(image_folder, "run1", checkpoint)
@@ -116,7 +116,7 @@ def test_live_view_dialog_opens_in_the_newest_run(qtbot, open_window, image_fold
 
 def test_a_finished_run_is_listed_by_the_detect_panel_and_the_live_view(qtbot, open_window, image_folder,
                                                                         checkpoint):
-    from resyolo_gui.live import LiveFeature
+    from resyolo_gui.live.feature import LiveFeature
     from resyolo_gui.training.controller import TrainingFeature
 
     window = open_window(image_folder)
@@ -149,7 +149,7 @@ def test_opening_another_project_lists_its_runs(qtbot, open_window, image_folder
 
 
 def test_evaluation_window_lists_a_finished_run_and_browses_from_it(qtbot, open_window, image_folder, checkpoint):
-    from resyolo_gui.evaluation import EvaluationFeature
+    from resyolo_gui.evaluation.feature import EvaluationFeature
     from resyolo_gui.training.controller import TrainingFeature
 
     window = open_window(image_folder)

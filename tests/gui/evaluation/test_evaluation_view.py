@@ -18,7 +18,7 @@ from engine.training.runs import runs_folder
 from engine.data.synth import generate_dataset
 from engine.model.weights import build_model
 from engine.evaluation import scoring
-from resyolo_gui.evaluation import open_evaluation
+from resyolo_gui.evaluation.feature import open_evaluation
 
 VAL_COUNT = 4
 

@@ -1,9 +1,7 @@
-"""Live menu: the live view on a generated video (frames, FPS, recording, snapshot, missing camera) and detection
-on a folder with its exports, all with a tiny random model."""
+"""Live menu: the live view on a generated video (frames, FPS, recording, snapshot, missing camera), with a tiny
+random model (Detect on a Folder is tests/gui/folder_detection)."""
 from __future__ import annotations
 
-import csv
-import json
 import time
 from pathlib import Path
 
@@ -40,7 +38,7 @@ def video(tmp_path_factory) -> Path:
 
 
 def live_feature(window):
-    from resyolo_gui.live import LiveFeature
+    from resyolo_gui.live.feature import LiveFeature
 
     return next(f for f in window.features if isinstance(f, LiveFeature))
 
@@ -256,69 +254,6 @@ def test_missing_camera_and_missing_checkpoint_are_explained(qtbot, checkpoint, 
     assert not view.is_running()
     view.checkpoint.set_checkpoint(tmp_path / "gone.pt")
     assert not view.start() and "gone.pt" in view.status.text()
-
-
-def test_detect_folder_browses_results_and_exports_every_format(qtbot, checkpoint, make_folder, tmp_path):
-    from resyolo_gui.folder_detection.window import DetectFolderWindow
-
-    folder = make_folder(tmp_path / "elsewhere", count=4, labelled=0)
-    (folder / "broken.jpg").write_bytes(b"not a jpeg")
-    out = tmp_path / "out"
-    window = DetectFolderWindow()
-    qtbot.addWidget(window)
-    window.checkpoint.set_checkpoint(checkpoint)
-    window.folder_edit.setText(str(folder))
-    window.output_edit.setText(str(out))
-    window.confidence.setValue(0.01)  # a random model's scores are low: make it find boxes
-    for box in window.format_boxes.values():
-        box.setChecked(True)
-    assert window.start()
-    qtbot.waitUntil(lambda: window.summary is not None, timeout=20000)
-    summary = window.summary
-    assert summary.processed == summary.total == 5 and not summary.cancelled
-    assert len(summary.unreadable) == 1 and "broken.jpg" in summary.unreadable[0]
-    results = summary.output_dir
-    assert results == out / "elsewhere_detections"
-    assert sorted(p.name for p in (results / "annotated").iterdir()) == [f"img{i}.jpg" for i in range(4)]
-    coco = json.loads((results / "detections_coco.json").read_text())
-    assert coco and {"image_id", "category_id", "bbox", "score"} <= set(coco[0])
-    rows = list(csv.reader((results / "detections.csv").open()))
-    assert rows[0][:4] == ["image_id", "file", "class_id", "class_name"] and len(rows) == len(coco) + 1
-    assert len(list((results / "voc").glob("*.xml"))) == 4
-    assert (results / "yolo" / "classes.txt").read_text().split() == CLASSES
-    assert len(list((results / "yolo").glob("img*.txt"))) == 4
-    texts = [window.results.item(i).text() for i in range(window.results.count())]
-    assert "broken.jpg — unreadable" in texts and sum("detection" in t for t in texts) == 4
-    row = next(i for i, t in enumerate(texts) if t.startswith("img2.jpg"))
-    window.results.setCurrentRow(row)
-    assert not window.preview.pixmap().isNull()
-    assert "Saved to" in window.status.text()
-
-    assert window.start()  # a second run never replaces the first one's files
-    qtbot.waitUntil(lambda: window.summary is not None, timeout=20000)
-    assert window.summary.output_dir == out / "elsewhere_detections2"
-
-
-def test_detect_folder_cancel_and_bad_folder(qtbot, checkpoint, make_folder, tmp_path):
-    from resyolo_gui.folder_detection.window import DetectFolderWindow
-
-    window = DetectFolderWindow()
-    qtbot.addWidget(window)
-    window.checkpoint.set_checkpoint(checkpoint)
-    window.folder_edit.setText(str(tmp_path / "missing"))
-    assert not window.start() and "no such folder" in window.status.text()
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    window.folder_edit.setText(str(empty))
-    assert window.start()
-    qtbot.waitUntil(lambda: "has no images" in window.status.text(), timeout=10000)
-    folder = make_folder(tmp_path / "many", count=6, labelled=0)
-    window.folder_edit.setText(str(folder))
-    assert window.start()
-    window.cancel()
-    qtbot.waitUntil(lambda: window.summary is not None, timeout=20000)
-    assert window.summary.cancelled and window.summary.processed < 6
-    assert "Cancelled" in window.status.text()
 
 
 def test_frame_view_paints_the_frame_fitted_in_its_own_colours(qtbot):
