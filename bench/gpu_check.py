@@ -57,7 +57,7 @@ def main(argv=None) -> int:
     from engine.model.config import ModelConfig
     from engine.data.dataset import DetectionDataset
     from engine.data.split import split_train_val
-    from engine.inference.detector import Detector
+    from engine.inference.loading import load_detector
     from engine.data.synth import generate_dataset
     from engine.training.trainer import Trainer
     from engine.training.config import TrainConfig
@@ -85,7 +85,7 @@ def main(argv=None) -> int:
                   f"loss {row['loss']:.3f}" + (f", val mAP@0.5 {row['map50']:.3f}" if "map50" in row else ""))
         print(f"training: {result.status}; peak memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB")
 
-        detector = Detector.from_file(work / "run" / "last.pt", "cuda")
+        detector = load_detector(work / "run" / "last.pt", "cuda")
         rows = []
         for batch in (1, args.batch):
             inputs = torch.rand(batch, 3, args.size, args.size, device="cuda").contiguous(

@@ -40,6 +40,7 @@ from engine.model.checkpoint import save_checkpoint  # noqa: E402
 from engine.model.config import ModelConfig  # noqa: E402
 from engine.model.device import device_description  # noqa: E402
 from engine.inference.detector import Detector  # noqa: E402
+from engine.inference.loading import load_detector
 from engine.inference.parallel import cpu_thread_limit  # noqa: E402
 from engine.model.weights import build_model  # noqa: E402
 
@@ -114,7 +115,7 @@ def live_run(app, checkpoint: Path, video: Path, device: str, seconds: float, wa
     view.low_latency.setChecked(low_latency)
     view.show()
     with cpu_thread_limit(1):  # loaded here rather than by the view's worker, so the measured rounds start at once
-        view._detector = Detector.from_checkpoint(checkpoint, device=device)
+        view._detector = load_detector(checkpoint, device=device)
     view._detector_path = checkpoint
     ticks: list[float] = []
     latencies: list[float] = []

@@ -147,7 +147,7 @@ def score(val_set, detections_by_path: dict) -> dict:
 
 
 def run_resyolo(args, data_yaml: Path, out: Path, val_set) -> dict:
-    from engine.inference.detector import Detector
+    from engine.inference.loading import load_detector
     from engine.training.results_csv import read_results
 
     run = out / f"resyolo_{args.backbone}_{args.preset}"
@@ -160,7 +160,7 @@ def run_resyolo(args, data_yaml: Path, out: Path, val_set) -> dict:
     _run_or_show(command, cwd=ROOT)
     total = time.perf_counter() - started
     seconds = [row["epoch_seconds"] for row in read_results(run / "results.csv")]
-    detector = Detector.from_file(run / "last.pt", "cpu", conf_threshold=CONF, iou_threshold=IOU,
+    detector = load_detector(run / "last.pt", "cpu", conf_threshold=CONF, iou_threshold=IOU,
                                   max_detections=MAX_DET)
     detections = {}
     for path, found in detector.detect_files([a.image_path for a in val_set.annotations]):

@@ -37,7 +37,7 @@ def check_onnx_export() -> str:
     from engine.model.network import ResYOLO
     from engine.io.images import read_image
     from engine.inference.onnx_detector import OnnxModel
-    from engine.inference.detector import Detector
+    from engine.inference.loading import load_detector
     from resyolo_gui.app import SAMPLE_FOLDER
 
     sample_image = SAMPLE_FOLDER / "synth_0000.jpg"
@@ -51,7 +51,7 @@ def check_onnx_export() -> str:
             expected = model(images).numpy()
         got = OnnxModel(onnx_path)(images).numpy()
         # Decoding runs torchvision's compiled NMS: proves its extension made it into the bundle too.
-        detections = Detector.from_file(onnx_path, "cpu", conf_threshold=0.0).detect([read_image(sample_image)])
+        detections = load_detector(onnx_path, "cpu", conf_threshold=0.0).detect([read_image(sample_image)])
     difference = float(np.abs(got - expected).max())
     if difference > 1e-4:
         raise AssertionError(f"ONNX output differs from torch by {difference:.2e}")

@@ -61,13 +61,13 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     # Imported here so `resyolo --help` stays fast.
     from engine.model.checkpoint import CheckpointError
-    from engine.inference.detector import Detector
+    from engine.inference.loading import load_detector
     from engine.inference.sources import SourceError, open_source
 
     if args.labels_dir is not None and args.save_labels is None:
         return usage_error("--labels-dir needs --save-labels voc or yolo")
     try:
-        detector = Detector.from_file(args.weights, args.device, conf_threshold=args.conf,
+        detector = load_detector(args.weights, args.device, conf_threshold=args.conf,
                                       iou_threshold=args.iou)
     except CheckpointError as exc:
         return usage_error(str(exc))

@@ -210,7 +210,7 @@ def _plan(args: argparse.Namespace, main: bool) -> _Plan:
 def _train(plan: _Plan, main: bool) -> int:
     from engine.training import distributed as dist_utils
     from engine.commands.train_console import EpochProgress, StopOnCtrlC
-    from engine.data.dataset import DatasetError
+    from engine.data.split import DatasetError
     from engine.training.trainer import Trainer, TrainingError
     from engine.training.setup import write_run_config
 

@@ -32,13 +32,12 @@ from torchvision import tv_tensors
 from engine.annotations.records import ImageAnnotation, LabelSet
 from engine.data.augment import AugmentConfig, build_eval_transform, build_train_transform, resize_image, working_side
 from engine.data.augment_modern import ModernAugmentConfig, augment_sample
-from engine.data.split import DatasetError, read_list_file, select_listed, split_train_val
+from engine.data.split import DatasetError
 from engine.io.images import ImageReadError, read_image_reduced, read_image_size
 
 __all__ = [
-    "AugmentConfig", "DatasetError", "DetectionDataset", "SkippedImage", "UnknownClassError",
-    "collate_detection", "image_to_model_input", "make_dataloader", "model_input_batch", "resized_pixels", "read_list_file", "select_listed",
-    "split_train_val",
+    "DetectionDataset", "SkippedImage", "UnknownClassError",
+    "collate_detection", "image_to_model_input", "make_dataloader", "model_input_batch", "resized_pixels",
 ]
 
 log = logging.getLogger(__name__)

@@ -64,9 +64,9 @@ def run_detection(checkpoint: Path, paths: Sequence[Path], progress: Callable[[i
                   cancelled: Callable[[], bool]) -> tuple[list[str], list]:
     """(class names of the model, per path its ``Detections`` or the ``ImageReadError`` that stopped it).
     Stops early (a shorter list) when ``cancelled()`` turns true."""
-    from engine.inference.detector import Detector
+    from engine.inference.loading import load_detector
 
-    detector = Detector.from_checkpoint(checkpoint, conf_threshold=AP_CONF_THRESHOLD)
+    detector = load_detector(checkpoint, conf_threshold=AP_CONF_THRESHOLD)
     results = []
     for path, detections in detector.detect_files(paths, batch_size=4):
         results.append(detections)

@@ -1,6 +1,7 @@
 """Batched inference: arrays, image files and folders -> detections in original image pixels.
 
-A checkpoint runs in torch; an exported ``.onnx`` model runs in onnxruntime (:mod:`engine.inference.onnx_detector`).
+A checkpoint runs in torch; an exported ``.onnx`` model runs in onnxruntime (:mod:`engine.inference.onnx_detector`);
+:func:`engine.inference.loading.load_detector` picks one for a file.
 
 On the CPU the network runs in channels-last layout under ``torch.inference_mode``; on CUDA under autocast
 (bf16 where supported, else fp16).
@@ -32,29 +33,14 @@ class Detector:
         self.config = model.config
         self.conf_threshold, self.iou_threshold = conf_threshold, iou_threshold
         self.max_detections, self.agnostic = max_detections, agnostic
+        self.model = self._prepare(model)
+
+    def _prepare(self, model):
+        """The network ready to run on ``self.device``: eval mode, channels-last on the CPU."""
         model = model.eval().to(self.device)
         if self.device.type == "cpu":
             model = model.to(memory_format=torch.channels_last)
-        self.model = model
-
-    @classmethod
-    def from_file(cls, path: Path | str, device: str | torch.device = "auto", **options) -> "Detector":
-        """A detector from a ResYOLO checkpoint (``.pt``, run by torch) or an exported ``.onnx`` model (run by
-        onnxruntime, see :mod:`engine.inference.onnx_detector`). Raises :class:`engine.model.checkpoint.CheckpointError` for a
-        file that is neither."""
-        if Path(path).suffix.lower() == ".onnx":
-            from engine.inference.onnx_detector import OnnxDetector
-
-            return OnnxDetector.from_onnx(path, device, **options)
-        from engine.model.checkpoint import model_from_checkpoint
-
-        model, names, _ = model_from_checkpoint(path)
-        return cls(model, names, device, **options)
-
-    @classmethod
-    def from_checkpoint(cls, path: Path | str, device: str | torch.device = "auto", **options) -> "Detector":
-        """Same as :meth:`from_file` (kept for callers written before ONNX models were accepted)."""
-        return cls.from_file(path, device, **options)
+        return model
 
     @property
     def image_size(self) -> int:

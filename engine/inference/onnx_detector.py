@@ -2,7 +2,7 @@
 
 :class:`OnnxModel` is a callable like the torch model (``N x 3 x H x W`` float tensor in [0, 1] ->
 ``N x S x S x (B*5 + C)`` tensor); :class:`OnnxDetector` is a :class:`engine.inference.detector.Detector` running it, so
-``Detector.from_file("model.onnx")`` decodes exactly as the checkpoint would (same preprocessing, same
+``load_detector("model.onnx")`` decodes exactly as the checkpoint would (same preprocessing, same
 :func:`engine.model.boxes.decode_predictions`, settings from the model's metadata).
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from engine.inference.detector import Detector
 
 
 class OnnxModelError(CheckpointError):
-    """Not a readable ResYOLO ONNX model (a CheckpointError, so callers of ``Detector.from_file`` catch one kind)."""
+    """Not a readable ResYOLO ONNX model (a CheckpointError, so callers of ``load_detector`` catch one kind)."""
 
 
 def read_metadata(path: Path, metadata: dict[str, str]) -> tuple[ModelConfig, list[str]]:
@@ -134,16 +134,11 @@ class OnnxDetector(Detector):
 
     def __init__(self, model: OnnxModel, conf_threshold: float = 0.25, iou_threshold: float = 0.5,
                  max_detections: int = 100, agnostic: bool = False):
-        self.model = model
-        self.device = torch.device("cpu")  # where inputs are prepared and outputs arrive
-        self.class_names = list(model.class_names)
-        self.config = model.config
-        self.conf_threshold, self.iou_threshold = conf_threshold, iou_threshold
-        self.max_detections, self.agnostic = max_detections, agnostic
+        # "cpu": where inputs are prepared and outputs arrive; onnxruntime's own providers choose where it runs.
+        super().__init__(model, model.class_names, "cpu", conf_threshold, iou_threshold, max_detections, agnostic)
 
-    @classmethod
-    def from_onnx(cls, path: Path | str, device: str | torch.device = "auto", **options) -> "OnnxDetector":
-        return cls(OnnxModel(path, device), **options)
+    def _prepare(self, model: OnnxModel) -> OnnxModel:
+        return model  # an onnxruntime session: nothing to move or convert
 
     def preprocess(self, images: list[np.ndarray]) -> torch.Tensor:
         from engine.data.dataset import model_input_batch

@@ -30,11 +30,11 @@ class DetectionWorker(QThread):
         self.requestInterruption()
 
     def run(self) -> None:
-        from engine.inference.detector import Detector  # deferred: torch model code is only needed once detection starts
+        from engine.inference.loading import load_detector  # deferred: torch model code is only needed once detection starts
 
         try:
             if self.detector is None:
-                self.detector = Detector.from_checkpoint(self.checkpoint)
+                self.detector = load_detector(self.checkpoint)
                 self.detector_loaded.emit(self.detector)
             total = len(self.paths)
             for done, raw in enumerate(raw_outputs(self.detector, self.paths, BATCH_SIZE,

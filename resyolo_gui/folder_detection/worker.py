@@ -19,6 +19,7 @@ from engine.model.boxes import Detections
 from engine.inference.draw import draw_detections
 from engine.inference.outputs import ImageResult, LabelFileWriter, write_coco_results, write_csv
 from engine.inference.detector import Detector
+from engine.inference.loading import load_detector
 from engine.inference.sources import ImageFiles, SourceError, open_source
 
 EXPORT_FORMATS = {  # key -> what the dialog shows
@@ -81,7 +82,7 @@ class DetectFolderThread(QThread):
             if not isinstance(source, ImageFiles):
                 raise SourceError(f"{self.folder}: not a folder of images")
             if self.detector is None:
-                self.detector = Detector.from_checkpoint(self.checkpoint, conf_threshold=self.conf_threshold)
+                self.detector = load_detector(self.checkpoint, conf_threshold=self.conf_threshold)
             output = new_output_dir(self.output_parent, self.folder) if self.formats else None
             writers = self._label_writers(output)
         except (SourceError, ValueError, OSError) as exc:  # CheckpointError and LabelConflict are ValueErrors

@@ -27,6 +27,7 @@ from engine.model.boxes import Detections
 from engine.model.checkpoint import CheckpointError
 from engine.inference.draw import draw_detections, screen_font_scale
 from engine.inference.detector import Detector
+from engine.inference.loading import load_detector
 from engine.inference.latest_frame import Frame, LatestFrameReader, VideoRecorder
 from engine.inference.parallel import StreamPlan, cpu_thread_limit, plan_streams
 from resyolo_gui.live.frame_view import fit_for_display, to_qimage
@@ -138,7 +139,7 @@ class LiveDetectionThread(QThread):
 
     def _load(self) -> bool:
         try:
-            self.detector = Detector.from_checkpoint(self._checkpoint, device="auto")
+            self.detector = load_detector(self._checkpoint, device="auto")
         except Exception as exc:  # noqa: BLE001 - whatever the file did wrong, the view says so
             reason = str(exc) if isinstance(exc, (CheckpointError, OSError)) else f"{type(exc).__name__}: {exc}"
             self._end(f"cannot load the checkpoint: {reason}")

@@ -19,6 +19,7 @@ from engine.model.checkpoint import save_checkpoint
 from engine.cli import main
 from engine.model.config import ModelConfig
 from engine.inference.detector import Detector
+from engine.inference.loading import load_detector
 from engine.model.weights import build_model
 
 CLASSES = ["cat", "dog"]
@@ -287,7 +288,7 @@ def test_save_labels_needs_image_files(checkpoint, tmp_path, capsys):
 def test_detector_input_is_the_evaluation_input_in_channels_last_layout(checkpoint):
     from engine.data.dataset import image_to_model_input
 
-    detector = Detector.from_file(checkpoint, device="cpu")
+    detector = load_detector(checkpoint, device="cpu")
     rng = np.random.default_rng(1)
     images = [rng.integers(0, 256, (480, 640, 3), dtype=np.uint8), rng.integers(0, 256, (50, 70, 3), dtype=np.uint8)]
     batch = detector.preprocess(images)

@@ -14,11 +14,11 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 from engine.annotations.records import Box, ImageAnnotation, LabelSet
+from engine.data.augment import MEAN_RGB, AugmentConfig, RandomCropKeepingCentres
 from engine.data.dataset import (
-    AugmentConfig, DatasetError, DetectionDataset, UnknownClassError, collate_detection, image_to_model_input,
-    make_dataloader, read_list_file, select_listed, split_train_val,
+    DetectionDataset, UnknownClassError, collate_detection, image_to_model_input, make_dataloader,
 )
-from engine.data.augment import MEAN_RGB, RandomCropKeepingCentres
+from engine.data.split import DatasetError, read_list_file, select_listed, split_train_val
 from engine.io.images import read_image
 
 LABELS = LabelSet(["red", "green"])

@@ -21,7 +21,7 @@ from engine.model.config import ModelConfig
 from engine.inference.export import OnnxExportError, export_onnx
 from engine.model.network import ResYOLO
 from engine.inference.onnx_detector import OnnxModel, OnnxModelError
-from engine.inference.detector import Detector
+from engine.inference.loading import load_detector
 
 CLASSES = ["cat", "dog", "bird"]
 ATOL = 1e-4
@@ -47,7 +47,7 @@ def dynamic_onnx(checkpoint, tmp_path_factory) -> Path:
 
 
 def torch_output(checkpoint: Path, images: torch.Tensor) -> np.ndarray:
-    detector = Detector.from_checkpoint(checkpoint, "cpu")
+    detector = load_detector(checkpoint, "cpu")
     return detector.forward(images).numpy()
 
 
@@ -100,7 +100,7 @@ def test_predict_with_onnx_equals_checkpoint(checkpoint, dynamic_onnx, tmp_path)
 
 
 def test_detector_from_onnx_has_the_checkpoint_settings(dynamic_onnx):
-    detector = Detector.from_file(dynamic_onnx, "cpu", conf_threshold=0.4)
+    detector = load_detector(dynamic_onnx, "cpu", conf_threshold=0.4)
     assert detector.class_names == CLASSES
     assert (detector.image_size, detector.config.boxes_per_cell, detector.conf_threshold) == (64, 2, 0.4)
     found = detector.detect([np.zeros((50, 70, 3), np.uint8)])
@@ -172,7 +172,7 @@ def test_predict_refuses_foreign_or_corrupt_onnx(tmp_path, capsys):
     model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 18)], ir_version=9)
     onnx.save(model, str(foreign))
     with pytest.raises(OnnxModelError, match="not one written by `resyolo export`"):
-        Detector.from_file(foreign, "cpu")
+        load_detector(foreign, "cpu")
 
 
 def test_dynamo_exporter_matches_torch(checkpoint, tmp_path):

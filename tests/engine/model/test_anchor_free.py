@@ -12,6 +12,7 @@ from engine.model.config import ModelConfig
 from engine.model.heads import build_loss, build_network, decode_output, output_shape
 from engine.model.head_modern import anchor_points
 from engine.inference.detector import Detector
+from engine.inference.loading import load_detector
 
 CLASSES = ["cat", "dog", "bird"]
 
@@ -135,11 +136,11 @@ def test_onnx_export_of_the_anchor_free_head_matches_torch_and_detects(tmp_path)
     onnx_path = export_onnx(checkpoint, tmp_path / "af.onnx", dynamic_batch=True)
     images = torch.rand(2, 3, 64, 64)
     got = OnnxModel(onnx_path)(images).numpy()
-    want = Detector.from_file(checkpoint, "cpu").forward(images).numpy()
+    want = load_detector(checkpoint, "cpu").forward(images).numpy()
     assert got.shape == (2, 84, 7)
     np.testing.assert_allclose(got, want, atol=1e-4, rtol=0)
-    onnx_detector = Detector.from_file(onnx_path, "cpu", conf_threshold=0.0)
-    torch_detector = Detector.from_file(checkpoint, "cpu", conf_threshold=0.0)
+    onnx_detector = load_detector(onnx_path, "cpu", conf_threshold=0.0)
+    torch_detector = load_detector(checkpoint, "cpu", conf_threshold=0.0)
     image = (np.random.default_rng(0).random((50, 70, 3)) * 255).astype(np.uint8)
     a, b = onnx_detector.detect([image])[0], torch_detector.detect([image])[0]
     assert len(a) == len(b) > 0 and onnx_detector.config.head == "anchor_free"
@@ -198,7 +199,7 @@ def test_predict_cli_and_auto_labelling_run_an_anchor_free_checkpoint(tmp_path, 
     assert main(["predict", str(images), "--weights", str(checkpoint), "--out", str(out), "--conf", "0.0",
                  "--save-labels", "yolo", "--quiet"]) == 0, capsys.readouterr().err
     assert all((images / f"{i}.txt").read_text().strip() for i in range(3))  # labels beside the images
-    detector = Detector.from_file(checkpoint, "cpu")
+    detector = load_detector(checkpoint, "cpu")
     results = list(raw_outputs(detector, sorted(images.glob("*.png")), batch_size=2))
     assert [r.output.shape for r in results] == [(1, 84, 7)] * 3
     decoded = detector.decode(results[0].output, [results[0].size], conf_threshold=0.0)[0]

@@ -6,7 +6,7 @@ import torch
 from engine.model.checkpoint import inference_weights, load_checkpoint, model_from_checkpoint, save_checkpoint
 from engine.model.config import ModelConfig
 from engine.data.dataset import DetectionDataset
-from engine.inference.detector import Detector
+from engine.inference.loading import load_detector
 from engine.training.runs import read_run
 from engine.training.trainer import Trainer
 from engine.training.config import TrainConfig
@@ -30,7 +30,7 @@ def train_run(loaded, out_dir, **overrides):
 
 def evaluated_map50(checkpoint, val):
     """What the evaluation window does: detect on the validation files at conf 0.01, score VOC07 mAP@0.5."""
-    detector = Detector.from_checkpoint(checkpoint, device="cpu", conf_threshold=0.01)
+    detector = load_detector(checkpoint, device="cpu", conf_threshold=0.01)
     detections = dict(enumerate(d for _, d in detector.detect_files([a.image_path for a in val.annotations])))
     return score_detections(val, detections)["map50"]
 
