@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 
-from engine.evaluation.scoring import Evaluation
+from engine.inference.scoring import Evaluation
 
 
 class PRPlot(pg.PlotWidget):

@@ -9,7 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QColor
 
-from engine.evaluation.scoring import Evaluation
+from engine.inference.scoring import Evaluation
 
 DISPLAY, BACKGROUND, TOOLTIP, ALIGN = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.BackgroundRole,
                                        Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.TextAlignmentRole)

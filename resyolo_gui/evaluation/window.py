@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QHB
                                QLabel, QProgressBar, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget)
 
 from engine.evaluation.analysis import DEFAULT_SCORE_THRESHOLD
-from engine.evaluation import scoring
+from engine.inference import scoring
 from resyolo_gui.evaluation.comparison import ComparisonView
 from resyolo_gui.evaluation.pr_plot import PRPlot
 from resyolo_gui.evaluation.tables import APTableModel, ConfusionMatrixModel, ImageListModel

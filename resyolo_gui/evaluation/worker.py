@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QThread, Signal
 
-from engine.evaluation import scoring
+from engine.inference import scoring
 
 
 class EvaluationThread(QThread):

@@ -17,7 +17,7 @@ from engine.model.config import ModelConfig
 from engine.training.runs import runs_folder
 from engine.data.synth import generate_dataset
 from engine.model.weights import build_model
-from engine.evaluation import scoring
+from engine.inference import scoring
 from resyolo_gui.evaluation.feature import open_evaluation
 
 VAL_COUNT = 4
