@@ -15,7 +15,7 @@ from pathlib import Path
 
 from engine.annotations.formats import format_names, get_format
 from engine.annotations.records import AnnotationError, ImageAnnotation, LabelSet
-from engine.project.classes import DEFAULT_PALETTE, ClassEdits
+from engine.project.classes import DEFAULT_PALETTE, ClassList
 from engine.project.disk import DiskSync
 from engine.project.settings import (SETTINGS_DIR, SETTINGS_FILE, backup_path_for, clean_train_settings, keep_backup,
                                      read_settings, settings_path, settings_text, write_settings, write_train_settings)
@@ -47,7 +47,7 @@ class ChangedOnDisk(SaveError):
     or show both."""
 
 
-class Project(ClassEdits, DiskSync):
+class Project(DiskSync):
     def __init__(self, folder: Path, annotations: list[ImageAnnotation], labels: LabelSet,
                  errors: dict[Path, AnnotationError], format: str, settings: dict, source_format: str | None):
         self.folder = folder
@@ -57,7 +57,7 @@ class Project(ClassEdits, DiskSync):
         self.problems: dict[Path, list[AnnotationError]] = {k: [e] for k, e in errors.items()}  # -> all of them
         self.format = format
         self.output_folder: Path | None = None  # File > Save To...: labels go there instead of beside the images
-        self._colors: dict[str, str] = dict(settings.get("colors", {}))
+        self.classes = ClassList(self, settings.get("colors", {}))  # colours and class edits
         self.train_settings: dict = clean_train_settings(settings.get("train"))  # the Train form's last values
         self._dirty: set[Path] = set()
         self._settings_dirty = False
@@ -155,6 +155,10 @@ class Project(ClassEdits, DiskSync):
 
     def is_dirty(self, ann: ImageAnnotation) -> bool:
         return Path(ann.image_path) in self._dirty
+
+    def mark_settings_dirty(self) -> None:
+        """The settings (class list, colours, format...) changed: the next save writes them."""
+        self._settings_dirty = True
 
     def has_unsaved_changes(self) -> bool:
         return bool(self._dirty) or self._settings_dirty
@@ -256,7 +260,7 @@ class Project(ClassEdits, DiskSync):
                 raise SaveError(class_list, _reason(exc)) from exc
         verified = [_relative(a.image_path, self.folder) for a in self.annotations if a.verified]
         try:
-            write_settings(path, settings_text(self.format, self.labels.names, self._colors, verified,
+            write_settings(path, settings_text(self.format, self.labels.names, self.classes.colors, verified,
                                               self.pixel_origin, self.train_settings),
                            keep_original=path in self.errors)  # a malformed settings file is kept aside, not lost
         except OSError as exc:

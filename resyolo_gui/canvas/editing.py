@@ -242,7 +242,7 @@ class BoxEditing:
             item.setZValue(order)
             item.setVisible(not self._boxes_hidden)
             text = f"{box.label} (difficult)" if box.difficult else box.label
-            item.show_box(self._project.color_of(box.label), text)
+            item.show_box(self._project.classes.color_of(box.label), text)
         self.proposal_layer.sync()  # an accepted or undone box hides or brings back its proposal
         self._update_action_states()
 
@@ -260,7 +260,7 @@ class BoxEditing:
         name = (self.ask_class_name() or "").strip()
         if not name:
             return None  # cancelled: no box without a class
-        self._project.add_class(name)
+        self._project.classes.add(name)
         self.set_current_class(name)
         self.classes_changed.emit()
         return name

@@ -131,7 +131,7 @@ class ProposalLayer(QObject):
             self._hovered = None
         self._items = []
         for proposal in shown:
-            item = ProposalItem(proposal, canvas._project.color_of(proposal.box.label))
+            item = ProposalItem(proposal, canvas._project.classes.color_of(proposal.box.label))
             item.setVisible(not canvas.boxes_hidden())
             canvas.scene().addItem(item)
             self._items.append(item)

@@ -245,7 +245,7 @@ class AnnotationCanvas(BoxEditing, ImageView):
 
     def _preview_pen(self) -> QPen:
         label = self.current_class()
-        color = QColor(self._project.color_of(label)) if label else QColor("white")
+        color = QColor(self._project.classes.color_of(label)) if label else QColor("white")
         pen = QPen(color, 2, Qt.PenStyle.DashLine)
         pen.setCosmetic(True)
         return pen

@@ -110,7 +110,7 @@ class DetectionFeature(QObject):
         self.mapping = map_classes(info.class_names, project.labels.names, policy)
         if policy == "add":
             for name in self.mapping.missing:
-                project.add_class(name)
+                project.classes.add(name)
             self.window.class_panel.refresh()
             self.window.browser.refresh_classes()
         self.panel.mapping_label.setText(self.mapping.describe())

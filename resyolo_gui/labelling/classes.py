@@ -85,13 +85,13 @@ class ClassPanel(QWidget):
         """Show the project's classes, colours and box counts again (after edits anywhere)."""
         current = self.current_class()
         names = self._project.labels.names if self._project is not None else []
-        counts = self._project.box_counts() if self._project is not None else {}
+        counts = self._project.classes.box_counts() if self._project is not None else {}
         self._tree.blockSignals(True)  # rebuilding is not the user renaming or choosing
         self._tree.clear()
         for index, name in enumerate(names):
             item = QTreeWidgetItem(["" if index >= 9 else str(index + 1), name, str(counts.get(name, 0))])
             item.setData(NAME_COLUMN, NAME_ROLE, name)
-            item.setIcon(NAME_COLUMN, _swatch(self._project.color_of(name)))
+            item.setIcon(NAME_COLUMN, _swatch(self._project.classes.color_of(name)))
             item.setTextAlignment(COUNT_COLUMN, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             item.setToolTip(KEY_COLUMN, "Press this key on the canvas to give the selected boxes this class")
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
@@ -130,7 +130,7 @@ class ClassPanel(QWidget):
         if name in self._project.labels:
             self.show_error(f"Class {name!r} already exists.")
             return
-        self._project.add_class(name)
+        self._project.classes.add(name)
         self._after_edit(chosen=name)
 
     def start_rename(self) -> None:
@@ -145,7 +145,7 @@ class ClassPanel(QWidget):
         if new == old:
             return False
         try:
-            self._project.rename_class(old, new)
+            self._project.classes.rename(old, new)
         except (ValueError, KeyError) as exc:
             self.show_error(f"Cannot rename {old!r} to {new!r}: {exc}")
             self.refresh()  # put the old name back in the list
@@ -157,9 +157,9 @@ class ClassPanel(QWidget):
         name = self.current_class()
         if name is None:
             return
-        color = self.ask_color(name, QColor(self._project.color_of(name)))
+        color = self.ask_color(name, QColor(self._project.classes.color_of(name)))
         if color is not None and color.isValid():
-            self._project.recolor_class(name, color.name())
+            self._project.classes.recolor(name, color.name())
             self._after_edit(chosen=name)
 
     def merge_class(self) -> None:
@@ -172,19 +172,19 @@ class ClassPanel(QWidget):
             return
         target = self.ask_merge_target(source, targets)
         if target:
-            self._project.merge_classes(source, target)
+            self._project.classes.merge(source, target)
             self._after_edit(chosen=target)
 
     def delete_class(self) -> None:
         name = self.current_class()
         if name is None:
             return
-        count = self._project.box_counts().get(name, 0)
+        count = self._project.classes.box_counts().get(name, 0)
         others = [n for n in self._project.labels.names if n != name]
         decision = self.ask_delete(name, count, others)
         if decision is None:
             return
-        self._project.delete_class(name, decision.reassign_to)
+        self._project.classes.delete(name, decision.reassign_to)
         self._after_edit(chosen=decision.reassign_to or (others[0] if others else None))
 
     def _after_edit(self, chosen: str | None) -> None:
@@ -205,7 +205,7 @@ class ClassPanel(QWidget):
         return color if color.isValid() else None
 
     def ask_merge_target(self, source: str, targets: list[str]) -> str | None:
-        count = self._project.box_counts().get(source, 0)
+        count = self._project.classes.box_counts().get(source, 0)
         target, ok = QInputDialog.getItem(
             self, "Merge class", f"Give the {count} box(es) of {source!r} to class:", targets, 0, False)
         return target if ok else None

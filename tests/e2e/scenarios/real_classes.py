@@ -41,7 +41,7 @@ def boxes_on_disk(folder, label: str) -> int:
 @pytest.mark.parametrize("commit", ["Return", "Tab", "click-away"])
 def test_rename_class_in_place(real, open_app, sample_copy, shots_dir, commit):
     window = open_app(sample_copy)
-    circles = window.project.box_counts()["circle"]
+    circles = window.project.classes.box_counts()["circle"]
     select_class(real, window, "circle")
     real.click(button_for(window.class_panel, window.class_panel.rename_action))
     real.key("ctrl+a")
@@ -53,7 +53,7 @@ def test_rename_class_in_place(real, open_app, sample_copy, shots_dir, commit):
     real.qtbot.waitUntil(lambda: "disc" in class_names(window), timeout=5000)
     real.screenshot(shots_dir / f"rename-{commit}.png")
     assert class_names(window) == ["disc", "square", "triangle", "cross"]
-    assert window.project.box_counts()["disc"] == circles
+    assert window.project.classes.box_counts()["disc"] == circles
     real.key("ctrl+s")
     real.qtbot.waitUntil(lambda: not window.project.has_unsaved_changes(), timeout=5000)
     assert Project.open(sample_copy, read_only=True).labels.names == ["disc", "square", "triangle", "cross"]
@@ -82,7 +82,7 @@ def test_recolour_class_from_the_colour_dialog(real, open_app, sample_copy, shot
                        ("key", "Return"))
     real.click(button_for(window.class_panel, window.class_panel.recolor_action))
     real.finish_background()
-    real.qtbot.waitUntil(lambda: window.project.color_of("square") == "#00a0ff", timeout=5000)
+    real.qtbot.waitUntil(lambda: window.project.classes.color_of("square") == "#00a0ff", timeout=5000)
     box = next(i.box for i in window.canvas.box_items() if i.box.label == "square")
     assert screen_colours_near(window.canvas, box.x1, (box.y1 + box.y2) / 2) & {"#00a0ff"}, \
         "the square's outline is not drawn in its new colour"
@@ -91,14 +91,14 @@ def test_recolour_class_from_the_colour_dialog(real, open_app, sample_copy, shot
 
 def test_merge_class_into_another(real, open_app, sample_copy):
     window = open_app(sample_copy)
-    counts = window.project.box_counts()
+    counts = window.project.classes.box_counts()
     select_class(real, window, "cross")
     # The choice list offers circle, square, triangle: Down twice picks triangle.
     real.answer_dialog("Merge class", ("key", "Down"), ("key", "Down"), ("key", "Return"))
     real.click(button_for(window.class_panel, window.class_panel.merge_action))
     real.finish_background()
     real.qtbot.waitUntil(lambda: "cross" not in class_names(window), timeout=5000)
-    assert window.project.box_counts()["triangle"] == counts["triangle"] + counts["cross"]
+    assert window.project.classes.box_counts()["triangle"] == counts["triangle"] + counts["cross"]
     real.key("ctrl+s")
     real.qtbot.waitUntil(lambda: not window.project.has_unsaved_changes(), timeout=5000)
     assert boxes_on_disk(sample_copy, "triangle") == counts["triangle"] + counts["cross"]
@@ -107,11 +107,11 @@ def test_merge_class_into_another(real, open_app, sample_copy):
 
 def test_delete_class_giving_its_boxes_to_another(real, open_app, sample_copy):
     window = open_app(sample_copy)
-    counts = window.project.box_counts()
+    counts = window.project.classes.box_counts()
     select_class(real, window, "circle")
     real.answer_dialog("Delete class", ("key", "Return"))  # the default: give them to the first other class
     real.click(button_for(window.class_panel, window.class_panel.delete_action))
     real.finish_background()
     real.qtbot.waitUntil(lambda: "circle" not in class_names(window), timeout=5000)
-    assert window.project.box_counts()["square"] == counts["square"] + counts["circle"]
+    assert window.project.classes.box_counts()["square"] == counts["square"] + counts["circle"]
     assert window.canvas.box_items() and all(i.box.label != "circle" for i in window.canvas.box_items())

@@ -255,10 +255,10 @@ def test_two_writers_on_one_yolo_folder_keep_each_others_class_ids(tmp_path):
     _write(tmp_path / "a.txt", "")
     first = Project.open(tmp_path)
     second = Project.open(tmp_path, take_over=True)  # a second window, told the first holds it, takes over
-    first.add_class("dog")
+    first.classes.add("dog")
     first.annotations[0].boxes.append(Box("dog", 1, 1, 20, 20))
     first.mark_dirty(first.annotations[0])
-    second.add_class("cat")
+    second.classes.add("cat")
     second.annotations[1].boxes.append(Box("cat", 2, 2, 30, 30))
     second.mark_dirty(second.annotations[1])
     assert first.save_all() == [] and second.save_all() == []

@@ -30,7 +30,7 @@ def test_open_lists_every_image_with_its_labels(tmp_path):
     assert [a.image_path.name for a in project.annotations] == ["img0.png", "img1.png", "img2.png", "img3.png"]
     assert project.format == "voc" and project.labels.names == ["cat", "dog"]
     assert [len(a.boxes) for a in project.annotations] == [2, 2, 0, 0]
-    assert project.box_counts() == {"cat": 2, "dog": 2}
+    assert project.classes.box_counts() == {"cat": 2, "dog": 2}
     assert not project.has_unsaved_changes()
 
 
@@ -81,17 +81,17 @@ def test_backup_never_overwrites_an_older_backup(tmp_path):
 
 def test_class_edits_change_every_image_and_mark_them_dirty(tmp_path):
     project = Project.open(make_folder(tmp_path / "p"))
-    project.rename_class("cat", "kitten")
+    project.classes.rename("cat", "kitten")
     assert project.labels.names == ["kitten", "dog"]
     assert all(project.is_dirty(a) for a in project.annotations[:2])
     assert not project.is_dirty(project.annotations[2])
     with pytest.raises(ValueError, match="already exists"):
-        project.rename_class("kitten", "dog")
-    project.merge_classes("kitten", "dog")
-    assert project.box_counts() == {"dog": 4}
-    project.add_class("bird")
-    project.delete_class("dog", reassign_to=None)
-    assert project.box_counts() == {"bird": 0}
+        project.classes.rename("kitten", "dog")
+    project.classes.merge("kitten", "dog")
+    assert project.classes.box_counts() == {"dog": 4}
+    project.classes.add("bird")
+    project.classes.delete("dog", reassign_to=None)
+    assert project.classes.box_counts() == {"bird": 0}
     assert project.save_all() == []
     assert load_folder(project.folder).annotations[0].boxes == []
 
@@ -99,16 +99,16 @@ def test_class_edits_change_every_image_and_mark_them_dirty(tmp_path):
 def test_colours_are_stable_and_overrides_persist(tmp_path):
     folder = make_folder(tmp_path / "p")
     project = Project.open(folder)
-    default_dog = project.color_of("dog")
-    assert default_dog.startswith("#") and len(default_dog) == 7 and default_dog != project.color_of("cat")
-    project.recolor_class("cat", "#123456")
-    project.delete_class("cat", reassign_to="dog")  # dog keeps its colour although its index moves
-    assert project.color_of("dog") == default_dog
-    project.add_class("bird", "#abcdef")
+    default_dog = project.classes.color_of("dog")
+    assert default_dog.startswith("#") and len(default_dog) == 7 and default_dog != project.classes.color_of("cat")
+    project.classes.recolor("cat", "#123456")
+    project.classes.delete("cat", reassign_to="dog")  # dog keeps its colour although its index moves
+    assert project.classes.color_of("dog") == default_dog
+    project.classes.add("bird", "#abcdef")
     assert project.save_all() == []
     project.close()  # the folder's lock: another project of this process may open it now
     reopened = Project.open(folder)
-    assert reopened.color_of("bird") == "#abcdef" and reopened.color_of("dog") == default_dog
+    assert reopened.classes.color_of("bird") == "#abcdef" and reopened.classes.color_of("dog") == default_dog
     assert reopened.labels.names == ["dog", "bird"]
 
 
@@ -162,7 +162,7 @@ def test_yolo_classes_txt_of_the_ultralytics_layout_is_where_load_folder_reads_i
     Image.fromarray(np.zeros((40, 60, 3), np.uint8)).save(root / "images" / "train" / "a.png")
     project = Project.open(root)
     assert project.format == "yolo"
-    project.add_class("cat")
+    project.classes.add("cat")
     ann = project.annotations[0]
     ann.boxes.append(Box("cat", 6, 4, 30, 20))
     project.mark_dirty(ann)
@@ -184,7 +184,7 @@ def test_yolo_project_updates_the_classes_txt_it_was_read_from(tmp_path):
     (root / "labels" / "train" / "classes.txt").write_text("cat\n")  # where labelImg puts it
     project = Project.open(root)
     assert project.errors == {} and project.labels.names == ["cat"]
-    project.add_class("dog")
+    project.classes.add("dog")
     ann = project.annotations[0]
     ann.boxes.append(Box("dog", 1, 1, 9, 9))
     project.mark_dirty(ann)
@@ -201,7 +201,7 @@ def test_malformed_settings_are_reported_then_backed_up_when_rewritten(tmp_path)
     settings.write_text("[1, 2")
     project = Project.open(folder)
     assert "project settings ignored" in str(project.errors[settings])
-    project.add_class("bird")
+    project.classes.add("bird")
     assert project.save_all() == []
     assert (folder / ".resyolo" / "project.json.bak").read_text() == "[1, 2"
     assert json.loads(settings.read_text())["classes"] == ["cat", "dog", "bird"]
@@ -214,7 +214,7 @@ def test_a_renamed_class_does_not_come_back_from_a_voc_folders_classes_txt(tmp_p
     folder = make_folder(tmp_path / "photos")
     (folder / "classes.txt").write_text("cat\ndog\n")
     project = Project.open(folder)
-    project.rename_class("cat", "lynx")
+    project.classes.rename("cat", "lynx")
     assert project.save_all() == []
     assert (folder / "classes.txt").read_text() == "lynx\ndog\n"
     project.close()
@@ -228,7 +228,7 @@ TRAIN_VALUES = {"backbone": "resnet18", "image_size": 320, "epochs": 7, "lr": 0.
 def test_train_settings_are_remembered_alone_and_survive_every_later_save(tmp_path):
     folder = make_folder(tmp_path / "p")
     project = Project.open(folder)
-    project.rename_class("cat", "kitten")  # unsaved: remembering the Train form must not write it ahead
+    project.classes.rename("cat", "kitten")  # unsaved: remembering the Train form must not write it ahead
     project.remember_train_settings({**TRAIN_VALUES, "nested": {"no": 1}, 3: "bad key"})
     on_disk = json.loads((folder / ".resyolo" / "project.json").read_text())
     assert on_disk == {"version": 1, "train": TRAIN_VALUES}

@@ -24,7 +24,7 @@ def project(tmp_path):
         Image.fromarray(np.full((HEIGHT, WIDTH, 3), 90, np.uint8)).save(tmp_path / name)
     project = Project.open(tmp_path)
     for name in ("cat", "dog", "bird"):
-        project.add_class(name)
+        project.classes.add(name)
     return project
 
 

@@ -70,7 +70,7 @@ def test_preview_then_full_image_keeps_boxes_zoom_and_undo(tmp_path, qtbot):
     from resyolo_gui.canvas import AnnotationCanvas
 
     project = Project.open(tmp_path)
-    project.add_class("cat")
+    project.classes.add("cat")
     ann = project.annotations[0]
     canvas = AnnotationCanvas()
     qtbot.addWidget(canvas)

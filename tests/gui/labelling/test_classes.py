@@ -60,7 +60,7 @@ def test_lists_classes_with_key_colour_and_box_count(panel, project):
     assert counts == {"cat": "3", "dog": "1", "bird": "1"}
     assert [row(panel, n)[0] for n in panel.class_names()] == ["1", "2", "3"]
     icon = panel.item_for("dog").icon(1).pixmap(14, 14).toImage()
-    assert icon.pixelColor(7, 7).name() == project.color_of("dog")
+    assert icon.pixelColor(7, 7).name() == project.classes.color_of("dog")
 
 
 def test_rename_in_place_reaches_every_image_and_the_files(qtbot, panel, project):
@@ -106,7 +106,7 @@ def test_recolour(qtbot, panel, project, monkeypatch):
     panel.set_current_class("bird")
     with qtbot.waitSignal(panel.classes_changed):
         panel.recolor_action.trigger()
-    assert project.color_of("bird") == "#123456"
+    assert project.classes.color_of("bird") == "#123456"
     assert panel.item_for("bird").icon(1).pixmap(14, 14).toImage().pixelColor(7, 7).name() == "#123456"
 
 

@@ -126,7 +126,7 @@ def test_preflight_says_what_is_wrong_and_starts_nothing(training_window, make_f
     assert "too few to split off validation" in feature.panel.message.text()
 
     window, feature = training_window(make_folder(tmp_path / "pets", count=4, labelled=4))
-    window.project.add_class("bird")
+    window.project.classes.add("bird")
     feature.panel.val_mode.setCurrentIndex(feature.panel.val_mode.findData("none"))
     assert not feature.start()
     assert "“bird” has no boxes" in feature.panel.message.text()
@@ -134,7 +134,7 @@ def test_preflight_says_what_is_wrong_and_starts_nothing(training_window, make_f
 
     feature.panel.val_mode.setCurrentIndex(feature.panel.val_mode.findData("folder"))
     feature.panel.val_folder.setText(str(tmp_path / "missing"))
-    window.project.delete_class("bird", None)
+    window.project.classes.delete("bird", None)
     assert not feature.start()
     assert "Validation folder" in feature.panel.message.text() and "missing" in feature.panel.message.text()
 
