@@ -7,41 +7,40 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import Signal
 
 from engine.inference.autolabel import raw_outputs
 from engine.model.checkpoint import CheckpointError
+from resyolo_gui.worker import Worker
 
 BATCH_SIZE = 4
 
 
-class DetectionWorker(QThread):
+class DetectionWorker(Worker):
+    """``result`` per image, ``progress`` (images done, in all); ``failed`` names the file when the model could
+    not be loaded or run; ``succeeded(None)`` when every image (or, after ``stop()``, every image before it) is done."""
+
     detector_loaded = Signal(object)  # the Detector built from the checkpoint (kept by the caller for next time)
     result = Signal(object)  # engine.inference.autolabel.RawResult, one per image, in order
-    progress = Signal(int, int)  # images done, images in all
-    failed = Signal(str)  # the model could not be loaded or run; the message names the file
+    expected_errors = (CheckpointError,)
 
     def __init__(self, checkpoint: Path, detector, paths: list[Path], parent=None):
         super().__init__(parent)
         self.checkpoint, self.detector, self.paths = Path(checkpoint), detector, list(paths)
+        self.what = f"Detection with {self.checkpoint}"
 
     def cancel(self) -> None:
         """Stop after the current batch; what was done stays."""
-        self.requestInterruption()
+        self.stop()
 
-    def run(self) -> None:
+    def work(self) -> None:
         from engine.inference.loading import load_detector  # deferred: torch model code is only needed once detection starts
 
-        try:
-            if self.detector is None:
-                self.detector = load_detector(self.checkpoint)
-                self.detector_loaded.emit(self.detector)
-            total = len(self.paths)
-            for done, raw in enumerate(raw_outputs(self.detector, self.paths, BATCH_SIZE,
-                                                   should_stop=self.isInterruptionRequested), start=1):
-                self.result.emit(raw)
-                self.progress.emit(done, total)
-        except CheckpointError as exc:
-            self.failed.emit(str(exc))
-        except (RuntimeError, ValueError, OSError, MemoryError) as exc:  # e.g. out of memory on the device
-            self.failed.emit(f"Detection with {self.checkpoint} failed: {exc}")
+        if self.detector is None:
+            self.detector = load_detector(self.checkpoint)
+            self.detector_loaded.emit(self.detector)
+        total = len(self.paths)
+        for done, raw in enumerate(raw_outputs(self.detector, self.paths, BATCH_SIZE, should_stop=self.should_stop),
+                                   start=1):
+            self.result.emit(raw)
+            self.progress.emit(done, total)

@@ -7,38 +7,34 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from resyolo_gui.menu_bar import feature_menu
+from resyolo_gui.worker import Worker
 
 MENU_TEXT = "Export Model to &ONNX…"
 
 
-class ExportWorker(QThread):
-    """Runs one export; ``finished_export(out_path, error_message)`` with exactly one of them non-empty."""
+class ExportWorker(Worker):
+    """Runs one export: ``succeeded(out_path)`` or ``failed(message)``."""
 
-    finished_export = Signal(str, str)
+    what = "The export"
 
     def __init__(self, checkpoint: Path, out: Path, parent=None):
         super().__init__(parent)
         self.checkpoint, self.out = checkpoint, out
-
-    def run(self) -> None:
         from engine.model.checkpoint import CheckpointError
-        from engine.inference.export import OnnxExportError, export_onnx
+        from engine.inference.export import OnnxExportError
 
-        try:
-            # Overwrite: the save dialog has already asked the user before replacing an existing file.
-            path = export_onnx(self.checkpoint, self.out, dynamic_batch=True, overwrite=True)
-        except (CheckpointError, OnnxExportError) as exc:
-            self.finished_export.emit("", str(exc))
-            return
-        except Exception as exc:  # anything else still reaches the user, not a silent dead thread
-            self.finished_export.emit("", f"{type(exc).__name__}: {exc}")
-            return
-        self.finished_export.emit(str(path), "")
+        self.expected_errors = (CheckpointError, OnnxExportError)
+
+    def work(self) -> str:
+        from engine.inference.export import export_onnx
+
+        # Overwrite: the save dialog has already asked the user before replacing an existing file.
+        return str(export_onnx(self.checkpoint, self.out, dynamic_batch=True, overwrite=True))
 
 
 class ExportFeature(QObject):
@@ -88,7 +84,8 @@ class ExportFeature(QObject):
         self.action.setEnabled(False)
         self.window.statusBar().showMessage(f"Exporting {checkpoint.name} to {out.name}…")
         self.worker = ExportWorker(checkpoint, out, self)
-        self.worker.finished_export.connect(self._on_finished)
+        self.worker.succeeded.connect(lambda out: self._on_finished(out, ""))
+        self.worker.failed.connect(lambda error: self._on_finished("", error))
         self.worker.start()
         return self.worker
 

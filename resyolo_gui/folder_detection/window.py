@@ -101,7 +101,7 @@ class DetectFolderWindow(QWidget):
                                          parent=self)
         self.thread.progress.connect(self._on_progress)
         self.thread.image_done.connect(self._add_result)
-        self.thread.done.connect(self._on_done)
+        self.thread.succeeded.connect(self._on_done)
         self.thread.failed.connect(self._on_failed)
         self.thread.finished.connect(lambda: self.run_button.setText("Detect"))
         self.thread.start()

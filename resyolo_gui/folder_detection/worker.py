@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import Signal
 
 from engine.io.atomic import atomic_write_bytes
 from engine.model.boxes import Detections
@@ -21,6 +21,7 @@ from engine.inference.outputs import ImageResult, LabelFileWriter, write_coco_re
 from engine.inference.detector import Detector
 from engine.inference.loading import load_detector
 from engine.inference.sources import ImageFiles, SourceError, open_source
+from resyolo_gui.worker import Stopped, Worker
 
 EXPORT_FORMATS = {  # key -> what the dialog shows
     "images": "Annotated images (JPEG)",
@@ -56,11 +57,13 @@ def new_output_dir(parent: Path, source: Path) -> Path:
     return path
 
 
-class DetectFolderThread(QThread):
-    progress = Signal(int, int)  # images done, total
+class DetectFolderThread(Worker):
+    """``image_done(FolderImageResult)`` per image, ``progress`` (images done, total), then ``succeeded`` with the
+    :class:`DetectFolderSummary` (also after ``cancel()``); ``failed`` when nothing could run (bad folder or
+    checkpoint) or the results could not be written."""
+
     image_done = Signal(object)  # FolderImageResult
-    done = Signal(object)  # DetectFolderSummary
-    failed = Signal(str)  # nothing could run: bad folder or checkpoint
+    what = "Detection on a folder"
 
     def __init__(self, checkpoint: Path, folder: Path, output_parent: Path, formats: set[str],
                  conf_threshold: float = 0.25, detector: Detector | None = None, parent=None):
@@ -71,33 +74,29 @@ class DetectFolderThread(QThread):
         self.checkpoint, self.folder, self.output_parent = Path(checkpoint), Path(folder), Path(output_parent)
         self.formats, self.conf_threshold, self.detector = set(formats), conf_threshold, detector
         self.results: list[FolderImageResult] = []
-        self._cancel = False
+        self.expected_errors = (SourceError, ValueError, OSError)  # CheckpointError and LabelConflict are ValueErrors
 
     def cancel(self) -> None:
-        self._cancel = True
+        self.stop()
 
-    def run(self) -> None:
+    def work(self) -> DetectFolderSummary:
+        source = open_source(str(self.folder))
+        if not isinstance(source, ImageFiles):
+            raise SourceError(f"{self.folder}: not a folder of images")
+        if self.detector is None:
+            self.detector = load_detector(self.checkpoint, conf_threshold=self.conf_threshold)
+        output = new_output_dir(self.output_parent, self.folder) if self.formats else None
+        writers = self._label_writers(output)
         try:
-            source = open_source(str(self.folder))
-            if not isinstance(source, ImageFiles):
-                raise SourceError(f"{self.folder}: not a folder of images")
-            if self.detector is None:
-                self.detector = load_detector(self.checkpoint, conf_threshold=self.conf_threshold)
-            output = new_output_dir(self.output_parent, self.folder) if self.formats else None
-            writers = self._label_writers(output)
-        except (SourceError, ValueError, OSError) as exc:  # CheckpointError and LabelConflict are ValueErrors
-            self.failed.emit(str(exc))
-            return
-        try:
-            self._detect_all(source, output, writers)
+            return self._detect_all(source, output, writers)
         except OSError as exc:  # a full disk or a read-only output folder
-            self.failed.emit(f"Stopped: cannot write the results ({exc})")
+            raise Stopped(f"Stopped: cannot write the results ({exc})") from exc
 
-    def _detect_all(self, source: ImageFiles, output: Path | None, writers: dict) -> None:
+    def _detect_all(self, source: ImageFiles, output: Path | None, writers: dict) -> DetectFolderSummary:
         total, unreadable, image_results = len(source), [], []
         self.progress.emit(0, total)
         for item in source:
-            if self._cancel:
+            if self.should_stop():
                 break
             if item.error is not None:
                 result = FolderImageResult(item.path, None, str(item.error))
@@ -110,9 +109,9 @@ class DetectFolderThread(QThread):
             self.results.append(result)
             self.image_done.emit(result)
             self.progress.emit(len(self.results), total)
-        summary = DetectFolderSummary(output, len(self.results), total, self._cancel, unreadable=unreadable)
+        summary = DetectFolderSummary(output, len(self.results), total, self.should_stop(), unreadable=unreadable)
         self._write_collections(output, image_results, summary)
-        self.done.emit(summary)
+        return summary
 
     def _label_writers(self, output: Path | None) -> dict[str, LabelFileWriter]:
         writers = {}

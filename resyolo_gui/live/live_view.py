@@ -153,7 +153,8 @@ class LiveView(QWidget):
         thread.conf_threshold = self.confidence()
         thread.frame_ready.connect(self._show_frame)
         thread.model_ready.connect(lambda detector: self._on_model_ready(thread, path, detector))
-        thread.stopped.connect(lambda reason: self._on_stopped(thread, reason))
+        thread.succeeded.connect(lambda reason: self._on_stopped(thread, reason))
+        thread.failed.connect(lambda reason: self._on_stopped(thread, reason))
         thread.recording_failed.connect(self._on_recording_failed)
         self._source_text = f"{reader.kind} {self.source_edit.text().strip()}, {reader.fps:.0f} FPS source"
         self._tell_display_size()

@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QImage
 
 from engine.model.boxes import Detections
@@ -31,6 +31,7 @@ from engine.inference.loading import load_detector
 from engine.inference.latest_frame import Frame, LatestFrameReader, VideoRecorder
 from engine.inference.parallel import StreamPlan, cpu_thread_limit, plan_streams
 from resyolo_gui.live.frame_view import fit_for_display, to_qimage
+from resyolo_gui.worker import Stopped, Worker
 
 DEFAULT_CONFIDENCE = 0.25
 
@@ -46,11 +47,14 @@ class LiveStats:
     recorded_frames: int = 0
 
 
-class LiveDetectionThread(QThread):
+class LiveDetectionThread(Worker):
+    """Detects on the reader's frames until stopped or the source ends: ``succeeded(why)`` ("end of video",
+    "the source ended", "stopped"), or ``failed(message)`` when the model could not be loaded or run."""
+
     frame_ready = Signal()  # take_frame() has a new picture
     model_ready = Signal(object)  # the Detector loaded from the checkpoint path given (plan is set by then)
-    stopped = Signal(str)  # why: "end of video", "stopped", or an error message
     recording_failed = Signal(str)
+    what = "The live view"
 
     def __init__(self, model: Detector | Path, reader: LatestFrameReader, parent=None, low_latency: bool = False):
         super().__init__(parent)
@@ -61,8 +65,9 @@ class LiveDetectionThread(QThread):
         self.stats = LiveStats()
         self._lock = threading.Lock()  # the slots the GUI thread reads
         self._publish_lock = threading.Lock()  # one stream at a time draws the status, records and publishes
-        self._stop = False
+        self._stop = False  # read by the stream threads (plain Python threads: no QThread interruption there)
         self._reason: str | None = None
+        self._error: str | None = None
         self._picture: QImage | None = None
         self._picture_taken = True
         self._last: tuple[np.ndarray, Detections, torch.Tensor] | None = None
@@ -80,6 +85,7 @@ class LiveDetectionThread(QThread):
     # ----------------------------------------------------------------- called from the GUI thread
     def stop(self) -> None:
         self._stop = True
+        super().stop()
 
     def take_frame(self) -> tuple[QImage | None, LiveStats]:
         with self._lock:
@@ -105,7 +111,7 @@ class LiveDetectionThread(QThread):
             return StreamPlan(1, None)
         return plan_streams(self.detector.device, self.low_latency, self.detector.runs_in_torch)
 
-    def run(self) -> None:
+    def work(self) -> str:
         try:
             if self.detector is not None or self._load():
                 helpers = [threading.Thread(target=self._stream, name=f"LiveStream{i}", daemon=True)
@@ -118,7 +124,9 @@ class LiveDetectionThread(QThread):
         finally:
             self.reader.close()
             self._close_recorder()
-        self.stopped.emit(self._reason or "stopped")
+        if self._error is not None:
+            raise Stopped(self._error)
+        return self._reason or "stopped"
 
     def _stream(self) -> None:
         try:
@@ -135,22 +143,23 @@ class LiveDetectionThread(QThread):
                     detections = self.detector.decode(output, [size], self.conf_threshold)[0].to("cpu")
                     self._publish(frame, detections, output)
         except Exception as exc:  # the model or drawing failed: say so in the view rather than die silently
-            self._end(f"stopped by an error: {type(exc).__name__}: {exc}")
+            self._end(f"stopped by an error: {type(exc).__name__}: {exc}", error=True)
 
     def _load(self) -> bool:
         try:
             self.detector = load_detector(self._checkpoint, device="auto")
         except Exception as exc:  # noqa: BLE001 - whatever the file did wrong, the view says so
             reason = str(exc) if isinstance(exc, (CheckpointError, OSError)) else f"{type(exc).__name__}: {exc}"
-            self._end(f"cannot load the checkpoint: {reason}")
+            self._end(f"cannot load the checkpoint: {reason}", error=True)
             return False
         self.plan = self._plan()
         self.model_ready.emit(self.detector)
         return not self._stop
 
-    def _end(self, reason: str) -> None:
+    def _end(self, reason: str, error: bool = False) -> None:
         if self._reason is None and not self._stop:
             self._reason = reason
+            self._error = reason if error else None
         self._stop = True
 
     def _publish(self, frame: Frame, detections: Detections, output: torch.Tensor) -> None:
