@@ -102,6 +102,7 @@ def _predict(args, detector, source) -> int:
 
     from engine.annotations.records import AnnotationError
     from engine.inference.outputs import LabelConflict, LabelFileWriter, write_coco_results, write_csv
+    from engine.inference.prediction_outputs import PredictionOutputs, class_order_warning
 
     labels = None
     if args.save_labels is not None:
@@ -118,12 +119,14 @@ def _predict(args, detector, source) -> int:
     except OSError as exc:
         print(f"error: cannot create {args.out}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_NOTHING_DONE
-    outputs = _Outputs(args.out, detector, source, write_pictures=not args.no_images, labels=labels)
+    outputs = PredictionOutputs(args.out, detector, source, write_pictures=not args.no_images, labels=labels)
     if source.kind == "images":
         clash = outputs.clash_with_sources()
         if clash is not None:
             return usage_error(f"--out {args.out} would write over the source image {clash}; choose another folder")
-        _warn_on_class_order(source, detector.class_names)
+        warning = class_order_warning(getattr(source, "root", None), detector.class_names)
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
 
     unit = "image" if source.kind == "images" else "frame"
     progress = tqdm(total=len(source) or None, unit=unit, disable=args.quiet, file=sys.stderr, dynamic_ncols=True)
@@ -138,9 +141,9 @@ def _predict(args, detector, source) -> int:
                 continue
             batch.append(item)
             if len(batch) == args.batch:
-                outputs.add_batch(batch, detector.detect([i.image for i in batch]), progress)
+                outputs.add_batch(batch, detector.detect([i.image for i in batch]), progress.update)
                 batch = []
-        outputs.add_batch(batch, detector.detect([i.image for i in batch]), progress)
+        outputs.add_batch(batch, detector.detect([i.image for i in batch]), progress.update)
     except KeyboardInterrupt:
         interrupted = True
     except OSError as exc:  # disk full, folder removed, ...: stop, but keep the record of what was done
@@ -168,107 +171,3 @@ def _predict(args, detector, source) -> int:
     if interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if outputs.results and failed is None else EXIT_NOTHING_DONE
-
-
-class _Outputs:
-    """Where each processed image or frame goes: the results list, an annotated picture, a label file."""
-
-    def __init__(self, out: Path, detector, source, write_pictures: bool, labels):
-        self.out, self.detector, self.source = out, detector, source
-        self.write_pictures, self.labels = write_pictures, labels
-        self.results = []
-        self.unreadable: list[Path] = []
-        self.picture_names = _picture_names(source.paths) if source.kind == "images" else {}
-        self.video = None  # cv2.VideoWriter, opened on the first frame (its size is known then)
-        self.video_path = out / f"{source.name}_annotated.mp4" if source.kind != "images" else None
-
-    def clash_with_sources(self) -> Path | None:
-        sources = {p.resolve() for p in self.source.paths}
-        targets = [self.out / n for n in self.picture_names.values()] if self.write_pictures else []
-        return next((t for t in targets if t.resolve() in sources), None)
-
-    def add_batch(self, items, detections, progress) -> None:
-        from engine.inference.outputs import ImageResult
-
-        for item, found in zip(items, detections):
-            self.results.append(ImageResult(item.name, found, str(item.path) if item.path else ""))
-            if self.write_pictures:
-                self._write_picture(item, found)
-            if self.labels is not None:
-                height, width = item.image.shape[:2]
-                self.labels.write(item.path, width, height, self.detector.to_records(found))
-            progress.update(1)
-
-    def _write_picture(self, item, found) -> None:
-        import cv2
-
-        from engine.io.atomic import atomic_write_bytes
-        from engine.inference.draw import draw_detections
-
-        bgr = cv2.cvtColor(draw_detections(item.image, found, self.detector.class_names), cv2.COLOR_RGB2BGR)
-        if item.path is None:  # a video frame
-            if self.video is None:
-                fourcc = cv2.VideoWriter_fourcc(*"mp4v")
-                self.video = cv2.VideoWriter(str(self.video_path), fourcc, self.source.fps, bgr.shape[1::-1])
-                if not self.video.isOpened():
-                    raise OSError(f"cannot write the video {self.video_path}")
-            self.video.write(bgr)
-            return
-        ok, encoded = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 90])
-        if not ok:
-            raise OSError(f"cannot encode the annotated picture of {item.path}")
-        atomic_write_bytes(self.out / self.picture_names[item.path], encoded.tobytes())
-
-    def close(self) -> None:
-        if self.video is not None:
-            self.video.release()  # finishes the file: a stopped run still leaves a playable video
-
-    def summary(self, unit: str, seconds: float, results_path: Path, label_format: str | None) -> str:
-        count = len(self.results)
-        boxes = sum(len(r.detections.scores) for r in self.results)
-        lines = [f"{count} {unit}(s), {boxes} detection(s) in {seconds:.1f} s -> {results_path}"]
-        if self.write_pictures and count:
-            lines.append(f"  annotated: {self.video_path if self.video is not None else self.out}")
-        if self.unreadable:
-            names = ", ".join(p.name for p in self.unreadable[:10]) + (" ..." if len(self.unreadable) > 10 else "")
-            lines.append(f"  {len(self.unreadable)} unreadable image(s) skipped: {names}")
-        if self.labels is not None:
-            c = self.labels.counts
-            lines.append(f"  labels ({label_format}): {len(c.written)} written, {len(c.skipped_existing)} existing "
-                         f"kept{' (--overwrite replaces them)' if c.skipped_existing else ''}, "
-                         f"{c.no_detections} image(s) without detections left unlabelled")
-        return "\n".join(lines)
-
-
-def _picture_names(paths: list[Path]) -> dict[Path, str]:
-    """``<stem>.jpg`` per image; a stem seen before (a.png and a.jpg) gets ``_2``, ``_3``, ..."""
-    names, used = {}, set()
-    for path in paths:
-        name, n = f"{path.stem}.jpg", 1
-        while name.lower() in used:
-            n += 1
-            name = f"{path.stem}_{n}.jpg"
-        used.add(name.lower())
-        names[path] = name
-    return names
-
-
-def _warn_on_class_order(source, class_names: list[str]) -> None:
-    """Results use the checkpoint's class ids; `resyolo eval` on this folder would number its classes.txt's."""
-    from engine.annotations.records import AnnotationError
-    from engine.annotations.yolo import find_classes_txt, read_classes_txt
-
-    root = getattr(source, "root", None)
-    if root is None:
-        return
-    path = find_classes_txt(root)
-    if path is None:
-        return
-    try:
-        names = read_classes_txt(path).names
-    except AnnotationError:
-        return
-    if names[: len(class_names)] != class_names:
-        print(f"warning: category_id in the results follows the checkpoint's classes ({', '.join(class_names)}); "
-              f"{path} lists {', '.join(names)}, so `resyolo eval` on this folder would mix up classes",
-              file=sys.stderr)

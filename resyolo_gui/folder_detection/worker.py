@@ -20,6 +20,7 @@ from engine.inference.draw import draw_detections
 from engine.inference.outputs import ImageResult, LabelFileWriter, write_coco_results, write_csv
 from engine.inference.detector import Detector
 from engine.inference.loading import load_detector
+from engine.inference.prediction_outputs import picture_names
 from engine.inference.sources import ImageFiles, SourceError, open_source
 from resyolo_gui.worker import Stopped, Worker
 
@@ -87,6 +88,7 @@ class DetectFolderThread(Worker):
             self.detector = load_detector(self.checkpoint, conf_threshold=self.conf_threshold)
         output = new_output_dir(self.output_parent, self.folder) if self.formats else None
         writers = self._label_writers(output)
+        self._picture_names = picture_names(source.paths)  # a.png and a.jpg: a.jpg and a_2.jpg, never one over the other
         try:
             return self._detect_all(source, output, writers)
         except OSError as exc:  # a full disk or a read-only output folder
@@ -126,7 +128,7 @@ class DetectFolderThread(Worker):
             Image.fromarray(draw_detections(item.image, detections, self.detector.class_names)).save(
                 buffer, format="JPEG", quality=92)
             (output / "annotated").mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(output / "annotated" / f"{item.path.stem}.jpg", buffer.getvalue())
+            atomic_write_bytes(output / "annotated" / self._picture_names[item.path], buffer.getvalue())
         if writers:
             height, width = item.image.shape[:2]
             boxes = self.detector.to_records(detections)

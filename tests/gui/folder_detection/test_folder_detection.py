@@ -81,3 +81,26 @@ def test_detect_folder_cancel_and_bad_folder(qtbot, checkpoint, make_folder, tmp
     qtbot.waitUntil(lambda: window.summary is not None, timeout=20000)
     assert window.summary.cancelled and window.summary.processed < 6
     assert "Cancelled" in window.status.text()
+
+
+def test_two_images_with_one_stem_get_two_annotated_pictures(qtbot, checkpoint, tmp_path):
+    """a.png and a.jpg: a.jpg and a_2.jpg (as `resyolo predict` names them), never one written over the other."""
+    import numpy as np
+    from PIL import Image
+
+    from resyolo_gui.folder_detection.window import DetectFolderWindow
+
+    folder = tmp_path / "same-stem"
+    folder.mkdir()
+    Image.fromarray(np.full((48, 64, 3), 40, np.uint8)).save(folder / "a.jpg")
+    Image.fromarray(np.full((48, 64, 3), 200, np.uint8)).save(folder / "a.png")
+    window = DetectFolderWindow()
+    qtbot.addWidget(window)
+    window.checkpoint.set_checkpoint(checkpoint)
+    window.folder_edit.setText(str(folder))
+    window.output_edit.setText(str(tmp_path / "out"))
+    for name, box in window.format_boxes.items():
+        box.setChecked(name == "images")
+    assert window.start()
+    qtbot.waitUntil(lambda: window.summary is not None, timeout=20000)
+    assert sorted(p.name for p in (window.summary.output_dir / "annotated").iterdir()) == ["a.jpg", "a_2.jpg"]
