@@ -66,7 +66,7 @@ def convert_annotations(annotations, labels: LabelSet, splits: dict, src: Path |
             for image in images:
                 split_of.setdefault(os.path.abspath(image), _SPLIT_NAMES[name])
     labels = LabelSet(list(labels.names))
-    converted = []
+    converted, placed_splits = [], set()
     for ann in annotations:
         has_labels = Path(ann.image_path) in labelled
         if (has_labels or not fmt.per_image) and (ann.width <= 0 or ann.height <= 0):
@@ -80,6 +80,7 @@ def convert_annotations(annotations, labels: LabelSet, splits: dict, src: Path |
         relative = _relative(ann.image_path, src)
         split = split_of.get(os.path.abspath(ann.image_path))
         placed = fmt.place_image(relative, split) if fmt.place_image is not None else relative
+        placed_splits.add(split or "train")
         target_image = out / placed
         _link_or_copy(Path(ann.image_path), target_image)
         new = replace(ann, image_path=target_image, boxes=list(ann.boxes), width=width, height=height)
@@ -95,7 +96,7 @@ def convert_annotations(annotations, labels: LabelSet, splits: dict, src: Path |
         target = fmt.dataset_file(anns[0].image_path) if anns else out / "annotations"
         report.label_files.append(fmt.write_dataset(anns, labels, target, out))
     if fmt.write_layout is not None:
-        fmt.write_layout(out, labels.names, sorted(set(split_of.values())) or ["train"])
+        fmt.write_layout(out, labels.names, sorted(placed_splits) or ["train"])
     return report
 
 
