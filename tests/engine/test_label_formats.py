@@ -114,6 +114,24 @@ def test_convert_to_ultralytics_keeps_the_splits_it_was_given(tmp_path):
         assert (tmp_path / "out" / "labels" / split / f"{split}.txt").read_text() == "0 0.500000 0.500000 0.250000 0.250000\n"
 
 
+def test_convert_to_ultralytics_keeps_two_images_of_the_same_name(tmp_path):
+    """CVAT tasks and labelme trees hold cam1/0001.jpg and cam2/0001.jpg: images/train/ takes both, neither
+    overwrites the other (nor its labels)."""
+    src = tmp_path / "src"
+    _image(src / "images" / "cam1" / "0001.jpg", (64, 48))
+    _image(src / "images" / "cam2" / "0001.jpg", (80, 60))
+    save_annotation(ImageAnnotation(src / "images" / "cam1" / "0001.jpg", 64, 48, [Box("cat", 1, 1, 9, 9)]),
+                    LabelSet(), "voc")
+    save_annotation(ImageAnnotation(src / "images" / "cam2" / "0001.jpg", 80, 60,
+                                    [Box("dog", 1, 1, 9, 9), Box("dog", 20, 20, 40, 40)]), LabelSet(), "voc")
+    report = convert(src, "ultralytics", tmp_path / "out")
+    assert report.images == 2 and report.boxes == 3
+    loaded = load_folder(tmp_path / "out")
+    got = sorted((Image.open(a.image_path).size, sorted(b.label for b in a.boxes)) for a in loaded.annotations)
+    assert got == [((64, 48), ["cat"]), ((80, 60), ["dog", "dog"])]
+    assert len({Path(a.image_path).name for a in loaded.annotations}) == 2
+
+
 def test_ultralytics_dataset_saves_in_place_and_appends_a_new_class(tmp_path):
     root = tmp_path / "ds"
     _image(root / "images" / "val" / "v.jpg")
