@@ -8,9 +8,9 @@
    (``images/{train,val}``, ``labels/{train,val}``, ``data.yaml``) by symbolic links, and both tools train on
    that same ``data.yaml``, at the same input size, batch and epochs, from random weights.
 2. ResYOLO runs ``resyolo train`` in this environment; Ultralytics runs in its own virtual environment,
-   ``.bench-venvs/ultralytics`` (created on the first run with pip: ``ultralytics`` and what it needs that is
-   not already here; torch, torchvision, numpy are read from this project's environment through a ``.pth``
-   file, never installed into it or changed). When that environment cannot be made (offline, no pip), the
+   ``.bench-venvs/ultralytics`` (:mod:`bench._ultralytics_venv`; created on the first run with pip:
+   ``ultralytics`` and what it needs that is not already here; torch, torchvision, numpy are read from this
+   project's environment through a ``.pth`` file, never installed into it or changed). When that environment cannot be made (offline, no pip), the
    Ultralytics half is skipped with a message saying why.
 3. Both models predict on the validation images at score threshold 0.001 (NMS IoU 0.6, at most 100 per image)
    and are scored by ResYOLO's own evaluator: VOC07 11-point mAP@0.5 and COCO mAP@[.5:.95] (pycocotools).
@@ -28,12 +28,12 @@ import statistics
 import subprocess
 import sys
 import time
-import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-VENV = ROOT / ".bench-venvs" / "ultralytics"
+from bench._ultralytics_venv import ultralytics_python  # noqa: E402
+
 CONF, IOU, MAX_DET = 0.001, 0.6, 100
 
 # Run by the Ultralytics environment's python: train, time the epochs, predict on the validation images.
@@ -61,42 +61,12 @@ Path(args["result"]).write_text(json.dumps(out))
 '''
 
 
-def ultralytics_python() -> tuple[Path | None, str]:
-    """The Ultralytics environment's python (made on first use), or None and why not."""
-    python = VENV / "bin" / "python"
-    if python.is_file() and _run_quiet([str(python), "-c", "import ultralytics"]):
-        return python, "ready"
-    try:
-        import sysconfig
-
-        VENV.parent.mkdir(parents=True, exist_ok=True)
-        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
-        site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-        # This project's packages (torch, torchvision, numpy, ...) are visible read-only, after the venv's own.
-        Path(site, "_resyolo_base.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-        print(f"creating {VENV} with pip install ultralytics (once; this takes a few minutes)...", flush=True)
-        done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "ultralytics"], capture_output=True,
-                              text=True)
-        if done.returncode != 0:
-            return None, f"pip install ultralytics failed: {(done.stderr or done.stdout).strip().splitlines()[-1:]}"
-    except (OSError, subprocess.CalledProcessError) as error:
-        return None, f"cannot create {VENV}: {error}"
-    if not _run_quiet([str(python), "-c", "import ultralytics"]):
-        return None, f"{VENV} was made but cannot import ultralytics"
-    return python, "created"
-
-
 def _run_or_show(command: list[str], **options) -> None:
     """Run quietly; on failure show the last of its output and stop."""
     done = subprocess.run(command, capture_output=True, text=True, **options)
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-20:])
         raise SystemExit(f"{command[0]} ... failed (exit {done.returncode}):\n{tail}")
-
-
-def _run_quiet(command: list[str]) -> bool:
-    return subprocess.run(command, capture_output=True).returncode == 0
 
 
 def build_dataset(out: Path, train_images: int, val_images: int, classes: int, size: int) -> Path:

@@ -1,9 +1,10 @@
 """``resyolo convert SRC --to FORMAT OUT``: a dataset in any format of the table, written as a new dataset in another.
 
 Images are hard-linked into OUT (copied where links are impossible), at the same path relative to SRC unless
-the target layout places them itself (Ultralytics: ``images/<split>/``). Splits travel where both sides have
-them (an Ultralytics or VOC-devkit SRC to Ultralytics: ``train``/``val``/``test``). Never writes into a
-non-empty OUT without ``overwrite``. Every box clipped or dropped on the way, and every problem reading SRC,
+the target layout places them itself (Ultralytics: ``images/<split>/NAME``; two images of one name, from two
+folders, each get their relative path flattened into the name, ``cam1_0001.jpg``). Splits travel where both
+sides have them (an Ultralytics or VOC-devkit SRC to Ultralytics: ``train``/``val``/``test``). Never writes
+into a non-empty OUT without ``overwrite``. Every box clipped or dropped on the way, and every problem reading SRC,
 is in the report.
 """
 from __future__ import annotations
@@ -66,7 +67,8 @@ def convert_annotations(annotations, labels: LabelSet, splits: dict, src: Path |
             for image in images:
                 split_of.setdefault(os.path.abspath(image), _SPLIT_NAMES[name])
     labels = LabelSet(list(labels.names))
-    converted = []
+    converted, placed_splits = [], set()
+    renamed = _colliding_places(fmt, annotations, src, split_of)
     for ann in annotations:
         has_labels = Path(ann.image_path) in labelled
         if (has_labels or not fmt.per_image) and (ann.width <= 0 or ann.height <= 0):
@@ -79,7 +81,8 @@ def convert_annotations(annotations, labels: LabelSet, splits: dict, src: Path |
             width, height = ann.width, ann.height
         relative = _relative(ann.image_path, src)
         split = split_of.get(os.path.abspath(ann.image_path))
-        placed = fmt.place_image(relative, split) if fmt.place_image is not None else relative
+        placed = renamed.get(os.path.abspath(ann.image_path)) or _place(fmt, relative, split)
+        placed_splits.add(split or "train")
         target_image = out / placed
         _link_or_copy(Path(ann.image_path), target_image)
         new = replace(ann, image_path=target_image, boxes=list(ann.boxes), width=width, height=height)
@@ -95,8 +98,40 @@ def convert_annotations(annotations, labels: LabelSet, splits: dict, src: Path |
         target = fmt.dataset_file(anns[0].image_path) if anns else out / "annotations"
         report.label_files.append(fmt.write_dataset(anns, labels, target, out))
     if fmt.write_layout is not None:
-        fmt.write_layout(out, labels.names, sorted(set(split_of.values())) or ["train"])
+        fmt.write_layout(out, labels.names, sorted(placed_splits) or ["train"])
     return report
+
+
+def _place(fmt, relative: str, split: str | None) -> str:
+    return fmt.place_image(relative, split) if fmt.place_image is not None else relative
+
+
+def _colliding_places(fmt, annotations, src: Path, split_of: dict[str, str]) -> dict[str, str]:
+    """Images that a layout placing them itself (Ultralytics: ``images/<split>/NAME``) would put on the same path
+    (``cam1/0001.jpg``, ``cam2/0001.jpg``): each is placed under its relative path flattened into the name
+    (``cam1_0001.jpg``), so that neither image nor label file overwrites the other. Image -> its place."""
+    if fmt.place_image is None:
+        return {}
+    by_place: dict[str, list[tuple[str, str, str | None]]] = {}
+    for ann in annotations:
+        image = os.path.abspath(ann.image_path)
+        relative, split = _relative(ann.image_path, src), split_of.get(image)
+        by_place.setdefault(os.path.normcase(_place(fmt, relative, split)), []).append((image, relative, split))
+    taken = set(by_place)
+    renamed = {}
+    for place, images in by_place.items():
+        if len(images) < 2:
+            continue
+        for image, relative, split in images:
+            flat = relative.replace("/", "_")
+            candidate, number = _place(fmt, flat, split), 1
+            while os.path.normcase(candidate) in taken:
+                number += 1
+                stem, suffix = os.path.splitext(flat)
+                candidate = _place(fmt, f"{stem}_{number}{suffix}", split)
+            taken.add(os.path.normcase(candidate))
+            renamed[image] = candidate
+    return renamed
 
 
 def _check_target(src: Path, to: str, out: Path | str, overwrite: bool) -> None:

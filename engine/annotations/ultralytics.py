@@ -1,7 +1,8 @@
 """The Ultralytics / Roboflow layout: a ``data.yaml`` naming the splits and the classes, YOLO txt labels.
 
-As Ultralytics' ``check_det_dataset`` reads it: ``path`` (the dataset root; relative: to the yaml's folder),
-``train`` / ``val`` / ``test`` each a folder, a ``.txt`` list of images or a list of those, relative to
+As Ultralytics' ``check_det_dataset`` reads it: ``path`` (the dataset root; a relative one: Ultralytics tries the
+working directory, then its datasets folder, where we read it from the yaml's folder; absent: the yaml's folder,
+for both), ``train`` / ``val`` / ``test`` each a folder, a ``.txt`` list of images or a list of those, relative to
 ``path``; a value starting ``../`` that does not exist is tried without it (Roboflow writes
 ``train: ../train/images`` beside ``train/``); ``names`` a list or a ``{id: name}`` dict; ``nc`` optional.
 An image's label file is Ultralytics' ``img2label_paths``: the last ``/images/`` of its path becomes
@@ -193,12 +194,20 @@ def place_image(relative: str, split: str | None) -> str:
 
 
 def write_layout(folder: Path, names: list[str], splits: list[str]) -> None:
-    """A ``data.yaml`` as Ultralytics writes its own (``path``, one key per split folder, ``names`` as a dict)."""
+    """A ``data.yaml`` for the ``images/<split>`` folders ``splits`` (one key per split, ``names`` as a dict).
+
+    ``train`` and ``val`` are always there (Ultralytics' ``check_det_dataset`` refuses a yaml without either):
+    without a val split, ``val`` is the train folder, as Ultralytics' own coco128.yaml has it. No ``path``: a
+    relative one is read by Ultralytics from the working directory (then its datasets folder), not from the
+    yaml's folder; without it both tools take the yaml's folder, wherever the dataset is moved."""
     import yaml
 
-    data = {"path": ".", **{key: f"images/{key}" for key in SPLIT_KEYS if key in splits}, "names": dict(enumerate(names))}
-    if "train" not in data:
-        data["train"] = "images/train"
+    present = [key for key in SPLIT_KEYS if key in splits]
+    train = "train" if "train" in present or not present else present[0]
+    data = {"train": f"images/{train}", "val": f"images/{'val' if 'val' in present else train}"}
+    if "test" in present:
+        data["test"] = "images/test"
+    data["names"] = dict(enumerate(names))
     atomic_write_text(Path(folder) / DATA_FILE, yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
 
 

@@ -83,6 +83,55 @@ def test_convert_never_overwrites_without_asking(tmp_path, capsys):
     assert (tmp_path / "out" / "mine.txt").read_text() == "keep"
 
 
+def test_convert_to_ultralytics_writes_the_keys_ultralytics_requires(tmp_path, monkeypatch):
+    """Ultralytics' check_det_dataset requires train and val, and reads a relative ``path`` from the working
+    directory (then its datasets folder), not from the yaml's folder: a source without splits validates on its
+    train folder (as Ultralytics' coco128.yaml does), and the root is the yaml's folder because no path is given."""
+    for name in ("a.jpg", "b.jpg"):
+        _image(tmp_path / "src" / name)
+        save_annotation(ImageAnnotation(tmp_path / "src" / name, 64, 48, [Box("cat", 1, 1, 9, 9)]), LabelSet(), "voc")
+    monkeypatch.chdir(tmp_path)
+    convert(tmp_path / "src", "ultralytics", tmp_path / "out")
+    data = yaml.safe_load((tmp_path / "out" / "data.yaml").read_text())
+    assert data == {"train": "images/train", "val": "images/train", "names": {0: "cat"}}
+    loaded = load_folder(tmp_path / "out")
+    assert loaded.format == "ultralytics" and loaded.errors == [] and len(loaded.annotations) == 2
+
+
+def test_convert_to_ultralytics_keeps_the_splits_it_was_given(tmp_path):
+    src = tmp_path / "src"
+    for split, folder in (("train", "train"), ("val", "valid"), ("test", "test")):
+        _image(src / folder / "images" / f"{split}.jpg")
+        (src / folder / "labels").mkdir(parents=True)
+        (src / folder / "labels" / f"{split}.txt").write_text("0 0.5 0.5 0.25 0.25\n")
+    (src / "data.yaml").write_text("train: ../train/images\nval: ../valid/images\ntest: ../test/images\nnc: 1\n"
+                                   "names: ['cat']\n")
+    convert(src / "data.yaml", "ultralytics", tmp_path / "out")
+    data = yaml.safe_load((tmp_path / "out" / "data.yaml").read_text())
+    assert data == {"train": "images/train", "val": "images/val", "test": "images/test", "names": {0: "cat"}}
+    for split in ("train", "val", "test"):
+        assert (tmp_path / "out" / "images" / split / f"{split}.jpg").is_file()
+        assert (tmp_path / "out" / "labels" / split / f"{split}.txt").read_text() == "0 0.500000 0.500000 0.250000 0.250000\n"
+
+
+def test_convert_to_ultralytics_keeps_two_images_of_the_same_name(tmp_path):
+    """CVAT tasks and labelme trees hold cam1/0001.jpg and cam2/0001.jpg: images/train/ takes both, neither
+    overwrites the other (nor its labels)."""
+    src = tmp_path / "src"
+    _image(src / "images" / "cam1" / "0001.jpg", (64, 48))
+    _image(src / "images" / "cam2" / "0001.jpg", (80, 60))
+    save_annotation(ImageAnnotation(src / "images" / "cam1" / "0001.jpg", 64, 48, [Box("cat", 1, 1, 9, 9)]),
+                    LabelSet(), "voc")
+    save_annotation(ImageAnnotation(src / "images" / "cam2" / "0001.jpg", 80, 60,
+                                    [Box("dog", 1, 1, 9, 9), Box("dog", 20, 20, 40, 40)]), LabelSet(), "voc")
+    report = convert(src, "ultralytics", tmp_path / "out")
+    assert report.images == 2 and report.boxes == 3
+    loaded = load_folder(tmp_path / "out")
+    got = sorted((Image.open(a.image_path).size, sorted(b.label for b in a.boxes)) for a in loaded.annotations)
+    assert got == [((64, 48), ["cat"]), ((80, 60), ["dog", "dog"])]
+    assert len({Path(a.image_path).name for a in loaded.annotations}) == 2
+
+
 def test_ultralytics_dataset_saves_in_place_and_appends_a_new_class(tmp_path):
     root = tmp_path / "ds"
     _image(root / "images" / "val" / "v.jpg")
