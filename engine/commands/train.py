@@ -1,8 +1,12 @@
 """``resyolo train DATA``: fine-tune the detector on a labelled folder (VOC, YOLO or COCO) or a list of images.
 
-Writes into the run folder (``--out``, default ``runs/train/exp``, ``exp2``, ...): ``config.json`` (model and
-training settings, classes, data), then the trainer's ``results.csv``, ``last.pt`` and ``best.pt``. A folder
-that already holds a run is refused unless ``--resume`` continues it or ``--exist-ok`` replaces it.
+Argument parsing and the terminal; what the run is made of (checks, resume rules, run folder, ``config.json``)
+is decided by the run planner, :mod:`engine.training.plan`, as for a run started in the app.
+
+Writes into the run folder (``--out``, default ``runs/train/run1``, ``run2``, ...): ``config.json`` (model and
+training settings, classes, data and its images, how the run stands), then the trainer's ``results.csv``,
+``last.pt`` and ``best.pt``. A folder that already holds a run is refused unless ``--resume`` continues it or
+``--exist-ok`` replaces it.
 
 Ctrl+C stops after the current batch and saves ``last.pt`` (resume with ``--resume``); a second Ctrl+C quits at
 once. Exit codes: 0 trained, 1 training failed (e.g. the loss diverged), 2 bad input, 130 stopped by Ctrl+C.
@@ -21,7 +25,7 @@ from pathlib import Path
 from engine.commands.argtypes import non_negative_int, positive_int, usage_error
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-DEFAULT_RUNS = Path("runs/train")
+DEFAULT_RUNS = Path("runs/train")  # run1, run2, ... in there when no --out is given
 
 
 def add_parser(subparsers) -> None:
@@ -69,13 +73,15 @@ def add_parser(subparsers) -> None:
     p.add_argument("--workers", type=non_negative_int, metavar="N",
                    help="data-loading processes (default 2; 0 = in-process)")
     p.add_argument("--device", help="auto (GPU when there is one), cpu or cuda (default auto)")
-    p.add_argument("--weights", default="imagenet", metavar="imagenet|none|PATH",
+    p.add_argument("--weights", metavar="imagenet|none|PATH",
                    help="starting weights: ImageNet backbone (default), none (random), a ResNet state dict or a "
                         "ResYOLO checkpoint")
-    p.add_argument("--out", type=Path, metavar="RUN_DIR", help="run folder (default runs/train/exp, exp2, ...)")
+    p.add_argument("--out", type=Path, metavar="RUN_DIR", help="run folder (default runs/train/run1, run2, ...; "
+                   "with --resume, the run's own)")
     p.add_argument("--exist-ok", action="store_true", help="train into --out even if it holds an earlier run, "
                    "replacing its config.json, results.csv, last.pt and best.pt")
-    p.add_argument("--resume", type=Path, metavar="CKPT", help="continue the run saved in CKPT (its last.pt)")
+    p.add_argument("--resume", type=Path, metavar="CKPT", help="continue the run saved in CKPT (its last.pt): same "
+                   "model, classes, optimiser and images; training settings given here (e.g. more --epochs) win")
     p.add_argument("--eval-every", type=positive_int, metavar="N", help="validate every N epochs (default 5; "
                    "the last epoch always)")
     p.set_defaults(func=run)
@@ -102,10 +108,10 @@ def run(args: argparse.Namespace) -> int:
                 print(f"distributed: {len(ranks)} processes joined (ranks {', '.join(map(str, ranks))}, "
                       f"backend {_backend()})")
         try:
-            plan = _plan(args, main)
+            plan, built = _plan(args, main)
         except SetupError as error:
             return usage_error(str(error))
-        return _train(plan, main)
+        return _train(plan, built, main)
     finally:
         _unroute_warnings(handler)
         if dist_utils.is_distributed():
@@ -114,122 +120,48 @@ def run(args: argparse.Namespace) -> int:
             torch.distributed.destroy_process_group()
 
 
-class _Plan:
-    """What _plan decided: the run folder, the model, the datasets and the settings."""
+def _request(args: argparse.Namespace):
+    """The run planner's request (engine.training.plan): the options as given, None for those left out."""
+    from engine.training.plan import PathSource, RunRequest
 
-    def __init__(self, **values):
-        self.__dict__.update(values)
+    source = PathSource(args.data, args.val, args.val_fraction, args.split_seed, args.split, args.val_split)
+    settings = {"preset": args.preset, "epochs": args.epochs, "batch_size": args.batch, "lr": args.lr,
+                "optimizer": args.optimizer, "schedule": args.schedule, "warmup_epochs": args.warmup,
+                "ema": args.ema, "workers": args.workers, "device": args.device, "eval_every": args.eval_every,
+                "augment": args.augment, "mosaic": args.mosaic, "close_mosaic": args.close_mosaic}
+    return RunRequest(source, settings, backbone=args.backbone, image_size=args.img_size, head=args.head,
+                      weights=args.weights, resume=args.resume, out=args.out, runs_parent=DEFAULT_RUNS,
+                      exist_ok=args.exist_ok)
 
 
-def _plan(args: argparse.Namespace, main: bool) -> _Plan:
+def _plan(args: argparse.Namespace, main: bool):
+    """(the plan, the model and datasets built from it); the run folder made (rank 0)."""
     from engine.training import distributed as dist_utils
-    from engine.training import setup as setup
-    from engine.model.checkpoint import CheckpointError, load_checkpoint
-    from engine.training.config import TrainConfig
+    from engine.training.plan import plan_run
 
-    saved, recorded, run_record = None, {}, {}
-    if args.resume is not None:
-        try:
-            saved = load_checkpoint(args.resume)
-        except CheckpointError as error:
-            raise setup.SetupError(str(error)) from None
-        if "optimizer" not in saved:
-            raise setup.SetupError(f"{args.resume} holds no optimiser state: it is not the last.pt of a run. "
-                                   f"To start a new run from its weights use --weights {args.resume}")
-        out = args.out or args.resume.parent
-        run_record = setup.read_run_config(out) or {}
-        recorded = run_record.get("data", {})
-    else:
-        out = args.out or setup.next_run_dir(DEFAULT_RUNS)
-        existing = setup.existing_run_files(out)
-        if existing and not args.exist_ok:
-            raise setup.SetupError(
-                f"{out} already holds a run ({', '.join(p.name for p in existing)}); continue it with --resume "
-                f"{out / 'last.pt'}, replace it with --exist-ok, or choose another --out")
-    # Leaving DATA out of a resumed run means "the same data": its split settings come from config.json too.
-    same_data = args.data is None
-    data_path = args.data or (Path(recorded["train"]) if recorded.get("train") else None)
-    if data_path is None:
-        raise setup.SetupError("DATA is missing: give a folder or a .txt list of labelled images"
-                               + (f" (the run's {setup.RUN_CONFIG} names none)" if saved else ""))
-    val_path = args.val or (Path(recorded["val"]) if same_data and recorded.get("val") else None)
-    val_fraction = _first(args.val_fraction, recorded.get("val_fraction") if same_data else None, 0.2)
-    split_seed = _first(args.split_seed, recorded.get("split_seed") if same_data else None, 0)
-    split = _first(args.split, recorded.get("split") if same_data else None)
-    val_split = _first(args.val_split, recorded.get("val_split") if same_data else None)
-    data = setup.load_training_data(data_path, val_path, val_fraction, split_seed,
-                                    list(saved["class_names"]) if saved else None, split=split, val_split=val_split)
-    from engine.training.config import DEFAULT_PRESET, PRESET_HEADS
-
-    preset = args.preset or DEFAULT_PRESET
-    if saved:
-        model_config = saved["model_config"]
-        for option, given, own in (("--backbone", args.backbone, model_config.backbone),
-                                   ("--img-size", args.img_size, model_config.image_size)):
-            if given is not None and given != own:
-                raise setup.SetupError(f"{option} {given} differs from the run's {own}; a run resumes with its "
-                                       "own model (start a new run with --weights to change it)")
-        base = TrainConfig.from_dict(saved.get("train_config") or {})
-        epochs_done, epochs = int(saved["epoch"]), args.epochs or base.epochs
-        if epochs_done >= epochs:
-            raise setup.SetupError(f"{args.resume} has already trained {epochs_done} of {epochs} epochs; "
-                                   f"pass --epochs N (more than {epochs_done}) to train further")
-    else:
-        model_config = setup.build_model_config(args.backbone or "resnet50", args.img_size or 448, len(data.labels),
-                                                head=args.head or PRESET_HEADS[preset])
-        base = None
-    if saved and (args.preset or (args.head and args.head != model_config.head)):
-        raise setup.SetupError("--preset and --head cannot change a resumed run (it keeps its own model and "
-                               "settings); start a new run with --weights to change them")
-    train_config = setup.build_train_config(
-        base, preset=preset, epochs=args.epochs, batch_size=args.batch, lr=args.lr,
-        optimizer=args.optimizer, schedule=args.schedule, warmup_epochs=args.warmup, ema=args.ema,
-        workers=args.workers, device=args.device, eval_every=args.eval_every, augment=args.augment,
-        mosaic=args.mosaic, close_mosaic=args.close_mosaic)
-    train_set, val_set = setup.build_datasets(data, model_config.image_size, train_config.augmentation())
-    model, weights = setup.prepare_model(model_config, "none" if saved else args.weights)
+    plan = plan_run(_request(args))
+    built = plan.build()
     dist_utils.barrier()  # every rank has looked at the run folder before rank 0 writes into it
     if main:
-        try:
-            Path(out).mkdir(parents=True, exist_ok=True)
-            if args.exist_ok and not saved:
-                for old in setup.existing_run_files(out):
-                    old.unlink()  # asked for: a stale best.pt would pass for this run's
-        except OSError as error:
-            raise setup.SetupError(f"cannot use {out} as the run folder: {error.strerror or error}") from None
-    data_record = {"train": str(data_path), "val": str(val_path) if val_path else None,
-                   "val_fraction": val_fraction, "split_seed": split_seed,
-                   **({"split": split} if split else {}), **({"val_split": val_split} if val_split else {}),
-                   "train_images": len(train_set), "val_images": len(val_set) if val_set else 0}
-    weights_record = run_record.get("weights", "unknown") if saved else args.weights
-    return _Plan(out=Path(out), model=model, weights=weights, weights_arg=weights_record, data=data,
-                 data_record=data_record, train_set=train_set, val_set=val_set, model_config=model_config,
-                 train_config=train_config, resume=args.resume)
+        plan.prepare_folder()
+    return plan, built
 
 
-def _train(plan: _Plan, main: bool) -> int:
+def _train(plan, built, main: bool) -> int:
     from engine.training import distributed as dist_utils
     from engine.commands.train_console import EpochProgress, StopOnCtrlC
     from engine.data.split import DatasetError
-    from engine.training.trainer import Trainer, TrainingError
-    from engine.training.setup import write_run_config
+    from engine.training.setup import SetupError
 
     progress = EpochProgress(plan.train_config.epochs, world=dist_utils.world_size())
     ctrl_c = StopOnCtrlC(workers=plan.train_config.workers)
-    trainer = Trainer(plan.model, plan.data.labels.names, plan.train_set, plan.val_set, plan.train_config,
-                      plan.out, callbacks=[ctrl_c.on_event, progress])
-    if plan.resume is not None:
-        try:
-            trainer.load_resume_state(plan.resume)
-        except TrainingError as error:
-            return usage_error(str(error))
+    try:
+        trainer = plan.make_trainer(built, callbacks=[ctrl_c.on_event, progress])
+    except SetupError as error:
+        return usage_error(str(error))
     if main:
-        extra = {"world_size": dist_utils.world_size()}
-        if plan.resume is not None:
-            extra["resumed_from"] = str(plan.resume)
-        write_run_config(plan.out, plan.model_config, plan.train_config, plan.data.labels.names, plan.data_record,
-                         plan.weights_arg, extra)
-        _print_plan(plan, trainer)
+        plan.record(built=built)
+        _print_plan(plan, built, trainer)
     started = time.perf_counter()
     try:
         with ctrl_c.installed(trainer):
@@ -239,15 +171,19 @@ def _train(plan: _Plan, main: bool) -> int:
         last = plan.out / "last.pt"
         if main:
             kept = f"The last checkpoint saved is {last}." if last.exists() else "No checkpoint was saved."
+            _record_end(plan, "stopped", f"quit at once by a second Ctrl+C. {kept}")
             print(f"\nQuit without saving. {kept}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except DatasetError as error:  # e.g. every image turned out unreadable while decoding
         progress.close()
+        if main:
+            _record_end(plan, "failed", str(error))
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
     progress.close()
     if not main:
         return {"finished": EXIT_OK, "stopped": EXIT_INTERRUPTED}.get(result.status, EXIT_FAILED)
+    _record_end(plan, result.status, result.message)
     minutes = (time.perf_counter() - started) / 60
     if result.status == "failed":
         print(f"error: {result.message}", file=sys.stderr)
@@ -264,18 +200,28 @@ def _train(plan: _Plan, main: bool) -> int:
     return EXIT_OK
 
 
-def _print_plan(plan: _Plan, trainer) -> None:
+def _record_end(plan, status: str, message: str) -> None:
+    """How the run ended, in its config.json; a record that cannot be written is said, not raised."""
+    try:
+        plan.record(status, message)
+    except OSError as error:
+        print(f"warning: could not update {plan.out / 'config.json'}: {error}", file=sys.stderr)
+
+
+def _print_plan(plan, built, trainer) -> None:
     from engine.model.device import device_description
 
     cfg, mc, data = plan.train_config, plan.model_config, plan.data
-    val = f"{len(plan.val_set)} validation" if plan.val_set else "no validation"
-    print(f"data: {len(plan.train_set)} training, {val} image(s); {len(data.labels)} classes: "
+    val = f"{len(built.val_set)} validation" if built.val_set else "no validation"
+    print(f"data: {len(built.train_set)} training, {val} image(s); {len(data.labels)} classes: "
           f"{', '.join(data.labels.names)}")
     _print_problems(data)
+    for note in plan.notes:
+        print(f"note: {note}", file=sys.stderr)
     if plan.resume is not None:
         weights = f"those of {plan.resume}"
     else:
-        weights = plan.weights.message if plan.weights.loaded else "random (see the warning above)"
+        weights = built.weights.message if built.weights.loaded else "random (see the warning above)"
     head = (f"{mc.boxes_per_cell} boxes per cell (recipe head)" if mc.head == "recipe" else
             f"anchor-free head, FPN/PAN {mc.fpn_width} channels, strides {'/'.join(map(str, mc.strides))}")
     print(f"model: {mc.backbone} at {mc.image_size} px, {head}; weights: {weights}")
@@ -298,10 +244,6 @@ def _print_problems(data) -> None:
             print(f"  ... and {len(data.problems) - 10} more", file=sys.stderr)
     if data.unlabelled:
         print(f"note: {data.unlabelled} image(s) without a label file are left out", file=sys.stderr)
-
-
-def _first(*values):
-    return next((v for v in values if v is not None), None)
 
 
 def _route_warnings(quiet: bool) -> logging.Handler:

@@ -1,8 +1,11 @@
-"""Which images a run trains and validates on, and what must be fixed before it can start. Qt-free.
+"""The app's data source: which of the open project's images a run trains and validates on, and what must be
+fixed before it can start. Qt-free; used by the run planner (:mod:`engine.training.plan`), as the command line's
+folders and lists are read by :func:`engine.training.setup.load_training_data`.
 
 The training data is the open project's labelled images (the labels in memory, saved first by the caller),
 optionally only the verified ones. Validation is a seeded share of them, a separate labelled folder, or none.
-Every refusal is a :class:`PreflightError` whose message says what is wrong and what to do about it.
+Every refusal is a :class:`PreflightError` (a :class:`SetupError`) whose message says what is wrong and what to
+do about it.
 """
 from __future__ import annotations
 
@@ -15,9 +18,10 @@ from engine.data.split import split_train_val
 from engine.training.setup import SetupError, load_training_data
 
 VAL_SPLIT, VAL_FOLDER, VAL_NONE = "split", "folder", "none"
+NO_PROJECT = "Open a folder of labelled images first (File > Open Folder)."
 
 
-class PreflightError(ValueError):
+class PreflightError(SetupError):
     """The run cannot start as set up; the message says why, in the user's terms."""
 
 
@@ -35,7 +39,6 @@ class PlannedData:
     train: list[ImageAnnotation]  # copies: the labelling window may go on editing the originals
     val: list[ImageAnnotation]
     class_names: list[str]
-    record: dict  # config.json "data": image paths relative to the project, split seed and share
 
 
 def labelled_images(project, verified_only: bool = False) -> list[ImageAnnotation]:
@@ -50,16 +53,18 @@ def labelled_images(project, verified_only: bool = False) -> list[ImageAnnotatio
     return chosen
 
 
-def plan_data(project, choice: DataChoice) -> PlannedData:
+def plan_data(project, choice: DataChoice, class_names: list[str] | None = None) -> PlannedData:
+    """The project's images for a run, split as ``choice`` says; ``class_names`` fixes the class list (a resumed
+    run's), otherwise it is the project's."""
     if project is None:
-        raise PreflightError("Open a folder of labelled images first (File > Open Folder).")
+        raise PreflightError(NO_PROJECT)
     labelled = labelled_images(project, choice.verified_only)
     if not [a for a in labelled if a.boxes]:
         which = "verified labelled images" if choice.verified_only else "labelled images"
         hint = " Mark images verified (Space) or untick “Only verified images”." if choice.verified_only else \
             " Draw boxes on some images first."
         raise PreflightError(f"No {which} with boxes in {project.folder}.{hint}")
-    class_names = list(project.labels.names)
+    class_names = list(project.labels.names if class_names is None else class_names)
     if choice.val_mode == VAL_SPLIT and choice.val_fraction > 0:
         if len(labelled) < 2:
             raise PreflightError(
@@ -71,13 +76,7 @@ def plan_data(project, choice: DataChoice) -> PlannedData:
     if choice.val_mode == VAL_FOLDER:
         val = _validation_folder(choice.val_folder, class_names)
     _check_every_class_has_boxes(train, class_names)
-    record = {"train_images": [_relative(a.image_path, project.folder) for a in train],
-              "val_images": [_relative(a.image_path, project.folder) for a in val],
-              "split_seed": int(choice.split_seed) if choice.val_mode == VAL_SPLIT else None,
-              "val_fraction": float(choice.val_fraction) if choice.val_mode == VAL_SPLIT else 0.0}
-    if choice.val_mode == VAL_FOLDER:
-        record["val_folder"] = str(choice.val_folder)
-    return PlannedData(copy.deepcopy(train), copy.deepcopy(val), class_names, record)
+    return PlannedData(copy.deepcopy(train), copy.deepcopy(val), class_names)
 
 
 def _check_every_class_has_boxes(train: list[ImageAnnotation], class_names: list[str]) -> None:
@@ -108,9 +107,3 @@ def _validation_folder(folder: Path | None, class_names: list[str]) -> list[Imag
                              f"{', '.join(unknown)}. Rename them there or add them to the project.")
     return data.train
 
-
-def _relative(path: Path | str, folder: Path) -> str:
-    try:
-        return Path(path).resolve().relative_to(Path(folder).resolve()).as_posix()
-    except ValueError:
-        return str(Path(path).resolve())

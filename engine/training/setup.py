@@ -1,7 +1,6 @@
-"""Everything a training run needs before :class:`engine.training.trainer.Trainer` starts, from CLI-like arguments: the
-annotations (a folder or a list file of images), the train/validation split, the class list, the datasets, the
-model with its starting weights, the training settings and the run folder. Shared by ``resyolo train`` and the
-app, so both accept and refuse the same inputs with the same messages.
+"""The parts a training run is made of, for the run planner (:mod:`engine.training.plan`), which ``resyolo train``
+and the app share: the annotations (a folder or a list file of images), the train/validation split, the class
+list, the datasets, the model with its starting weights, the training settings, and reading a run folder.
 
 Problems the user must fix raise :class:`SetupError` with a message naming the file and the problem. Label files
 that cannot be read do not stop a run while some labelled images remain: they are listed in
@@ -14,7 +13,6 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.io.atomic import atomic_write_text
 from engine.annotations.folder import load_folder
 from engine.annotations.records import AnnotationError, ImageAnnotation, LabelSet
 from engine.annotations.folder import dataset_root
@@ -280,25 +278,6 @@ def prepare_model(model_config: ModelConfig, weights: str | Path):
 # ---- the run folder ----------------------------------------------------------------------------------------
 def existing_run_files(folder: Path) -> list[Path]:
     return [folder / name for name in RUN_FILES if (folder / name).exists()]
-
-
-def next_run_dir(parent: Path = Path("runs/train"), name: str = "exp") -> Path:
-    """``parent/exp``, else ``exp2``, ``exp3``, ... (Ultralytics' numbering): the first that does not exist."""
-    candidate, number = parent / name, 1
-    while candidate.exists():
-        number += 1
-        candidate = parent / f"{name}{number}"
-    return candidate
-
-
-def write_run_config(out_dir: Path, model_config: ModelConfig, train_config: TrainConfig, class_names: list[str],
-                     data: dict, weights: str, extra: dict | None = None) -> Path:
-    """``out_dir/config.json``: what the run was made from, so it can be read back, resumed or repeated."""
-    record = {"model": model_config.to_dict(), "train": train_config.to_dict(), "classes": list(class_names),
-              "data": data, "weights": str(weights), **(extra or {})}
-    path = Path(out_dir) / RUN_CONFIG
-    atomic_write_text(path, json.dumps(record, indent=2) + "\n")
-    return path
 
 
 def read_run_config(out_dir: Path) -> dict | None:

@@ -1,8 +1,10 @@
 """The training feature of the window: its docks and menu, and the life of a run.
 
-Start: save unsaved labels, run the pre-flight checks, make the run folder in the project, hand a
-:class:`TrainingJob` (copies of the labels) to a :class:`TrainingWorker` thread. The worker's signals feed the
-progress bar, the live charts and the Runs panel. Closing the window while a run trains asks first, then stops
+Start (the Train panel): save unsaved labels, plan the run with the engine's
+run planner (:func:`engine.training.plan.plan_run`: the checks, the resume rules, the run folder in the project,
+its config.json; the same planner as ``resyolo train``), hand a :class:`TrainingJob` (the plan, with copies of the
+labels) to a :class:`TrainingWorker` thread. The worker's signals feed the progress bar, the live charts and the
+Runs panel. Closing the window while a run trains asks first, then stops
 the run (it keeps its checkpoint) and waits for the thread to end.
 """
 from __future__ import annotations
@@ -13,12 +15,12 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMessageBox, QWidget
 
-from engine.model.config import STRIDE
-from engine.training.runs import list_runs, new_run_dir
+from engine.training.plan import ProjectSource, RunRequest, plan_run
+from engine.training.runs import list_runs, read_run
+from engine.training.setup import SetupError
 from resyolo_gui.menu_bar import feature_menu
 from resyolo_gui.training.charts import TrainingCharts
 from resyolo_gui.training.panel import TrainPanel
-from engine.training.preflight import PreflightError, plan_data
 from resyolo_gui.training.runs_panel import RunsPanel
 from resyolo_gui.training.worker import TrainingJob, TrainingWorker
 from resyolo_gui.workspaces import add_dock
@@ -109,39 +111,48 @@ class TrainingFeature(QObject):
 
     # ---- starting and controlling a run ----------------------------------------------------------------------
     def start(self) -> bool:
-        if self.running:
+        """Start a new run from the Train panel's settings; False (and the reason shown) when refused."""
+        if self.running or not self._save_labels():
             return False
+        panel = self.panel
+        request = RunRequest(ProjectSource(self.window.project, panel.data_choice()), panel.train_settings(),
+                             backbone=panel.backbone.currentText(), image_size=panel.image_size.value(),
+                             head=panel.head_choice(), weights=panel.weights.currentData())
+        try:
+            plan = plan_run(request)
+        except SetupError as error:
+            return self._refuse(str(error))
+        self.remember_settings()
+        self.start_job(TrainingJob(plan))
+        return True
+
+    def _save_labels(self) -> bool:
+        """Save unsaved labels first: the run must train on the labels as they are on screen."""
         project = self.window.project
         if project is not None and project.has_unsaved_changes():
-            self.window.saving.save()  # the run must train on the labels as they are on screen
+            self.window.saving.save()
             if self.window.saving.failures:
                 first = self.window.saving.failures[0]
                 return self._refuse(f"Unsaved labels could not be saved ({first}). Save them (File > Save To…) "
                                     "before training, so the run uses what you see.")
-        try:
-            planned = plan_data(project, self.panel.data_choice())
-        except PreflightError as error:
-            return self._refuse(str(error))
-        size = self.panel.image_size.value()
-        if size % STRIDE:
-            return self._refuse(f"The input size must be a multiple of {STRIDE} pixels; {size} is not.")
-        self.remember_settings()
-        out_dir = new_run_dir(project.folder)
-        job = TrainingJob(out_dir, planned.train, planned.val, planned.class_names, planned.record,
-                          self.panel.backbone.currentText(), size, self.panel.weights.currentData(),
-                          self.panel.train_settings(), head=self.panel.head_choice())
-        self.start_job(job)
         return True
 
     def start_job(self, job: TrainingJob) -> None:
+        plan = job.plan
         self.worker = TrainingWorker(job, self)
         self.worker.event.connect(self._on_event)
         self.worker.batches.connect(self._on_batches)
         self.worker.done.connect(self._on_done)
-        self.charts.reset(job.out_dir.name)
+        if plan.resume is not None:  # the epochs done so far, then the new ones live
+            self.charts.load_results(read_run(plan.out).results[:plan.epochs_done], plan.out.name)
+            doing = f"Resuming {plan.out.name} after epoch {plan.epochs_done} of {plan.train_config.epochs}"
+        else:
+            self.charts.reset(plan.out.name)
+            doing = f"Preparing {plan.out.name}"
+        notes = "".join(f" Note: {note}." for note in plan.notes)
         self.panel.set_running(True)
-        self.panel.show_message(f"Preparing {job.out_dir.name}: {len(job.train)} training and {len(job.val)} "
-                                "validation images…")
+        self.panel.show_message(f"{doing}: {len(plan.data.train)} training and {len(plan.data.val)} validation "
+                                f"images…{notes}")
         self.panel.progress.setRange(0, 0)  # busy until the trainer says how many batches
         self.show_panel()
         self.worker.start()
@@ -188,10 +199,15 @@ class TrainingFeature(QObject):
     # ---- the worker's signals (GUI thread) -----------------------------------------------------------------
     def _on_event(self, name: str, payload: dict) -> None:
         if name == "setup":
+            if payload.get("resumed_from"):
+                self.panel.show_message(f"Resuming after epoch {payload['epochs_done']}: training on "
+                                        f"{payload['train_images']} images, validating on {payload['val_images']}. "
+                                        f"Weights: those of {payload['resumed_from']}.")
+                return
             self.panel.show_message(f"Training on {payload['train_images']} images, validating on "
                                     f"{payload['val_images']}. Starting weights: {payload['weights_message']}.",
                                     error=payload["weights_source"] == "random"
-                                    and self.worker.job.weights != "none")
+                                    and self.worker.job.plan.weights != "none")
         elif name == "fit_start":
             self._epochs, self._batches_per_epoch = payload["epochs"], payload["batches"]
             self.panel.progress.setRange(0, self._epochs * self._batches_per_epoch)

@@ -1,4 +1,5 @@
-"""The training thread: builds the datasets and model, runs :class:`engine.training.trainer.Trainer`, reports by signals.
+"""The training thread: carries out a run planned by :func:`engine.training.plan.plan_run` (builds its datasets and
+model, runs its trainer, writes its config.json), reports by signals.
 
 Nothing here touches a widget. The trainer's events become Qt signals carrying plain dicts of numbers, queued
 to the GUI thread. Batch events are sent in groups, at most one signal per ``BATCH_EMIT_S``, so a fast loop
@@ -11,14 +12,12 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QThread, Signal
 
-from engine.annotations.records import ImageAnnotation
-from engine.model.config import DEFAULT_HEAD
+from engine.training.plan import RunPlan
 
 log = logging.getLogger("resyolo")
 
@@ -27,18 +26,13 @@ BATCH_EMIT_S = 0.05
 
 @dataclass
 class TrainingJob:
-    """Everything the thread needs, as plain values and copies: the GUI may change its own state meanwhile."""
-    out_dir: Path
-    train: list[ImageAnnotation]
-    val: list[ImageAnnotation]
-    class_names: list[str]
-    data_record: dict
-    backbone: str = "resnet50"
-    image_size: int = 448
-    weights: str = "imagenet"  # "imagenet", "none" or a checkpoint path
-    settings: dict = field(default_factory=dict)  # preset and TrainConfig overrides: epochs, batch_size, lr, ...
-    head: str = DEFAULT_HEAD
+    """Everything the thread needs: the run's plan (copies of the labels: the GUI may go on editing its own)."""
+    plan: RunPlan
     threads: int = max(1, (os.cpu_count() or 2) - 1)  # one core left for the GUI thread
+
+    @property
+    def out_dir(self) -> Path:
+        return self.plan.out
 
 
 class TrainingWorker(QThread):
@@ -54,7 +48,7 @@ class TrainingWorker(QThread):
         self._pending: list[dict] = []
         self._pending_lock = threading.Lock()
         self._last_emit = 0.0
-        self._config_args: tuple | None = None
+        self._recording = False  # config.json is written from the moment the run folder is made
 
     # ---- control, called from the GUI thread ----------------------------------------------------------------
     def request_stop(self) -> None:
@@ -94,8 +88,8 @@ class TrainingWorker(QThread):
         except torch.cuda.OutOfMemoryError:
             out_of_memory = True
             outcome["message"] = (
-                f"The GPU ran out of memory (batch {self.job.settings.get('batch_size')}, "
-                f"{self.job.image_size} px). Try a smaller batch size or input size. {self._kept_note()}")
+                f"The GPU ran out of memory (batch {self.job.plan.train_config.batch_size}, "
+                f"{self.job.plan.model_config.image_size} px). Try a smaller batch size or input size. {self._kept_note()}")
         except Exception as error:  # noqa: BLE001 - any failure is reported to the user, never a dead thread
             from engine.training.setup import SetupError
 
@@ -117,30 +111,25 @@ class TrainingWorker(QThread):
         self.done.emit(outcome)
 
     def _train(self) -> dict:
-        from engine.annotations.records import LabelSet
-        from engine.training.trainer import Trainer
-        from engine.training.setup import (TrainingData, build_datasets, build_model_config, build_train_config,
-                                           prepare_model)
-
-        job = self.job
-        data = TrainingData(job.train, job.val, LabelSet(list(job.class_names)))
-        train_config = build_train_config(**job.settings)
-        train_set, val_set = build_datasets(data, job.image_size, train_config.augmentation())
-        model_config = build_model_config(job.backbone, job.image_size, len(job.class_names), head=job.head)
-        model, report = prepare_model(model_config, job.weights)
-        self.event.emit("setup", {"weights_source": report.source, "weights_message": report.message,
-                                  "train_images": len(train_set), "val_images": len(val_set) if val_set else 0})
-        self._config_args = (model_config, train_config, job.class_names, job.data_record, job.weights,
-                             {"started": datetime.now().isoformat(timespec="seconds"),
-                              "weights_loaded": report.message, "app": "resyolo_gui"})
-        job.out_dir.mkdir(parents=True, exist_ok=True)
-        self._write_config({"status": "running"})
-        self.trainer = Trainer(model, job.class_names, train_set, val_set, train_config, job.out_dir,
-                               callbacks=[self._on_trainer_event])
+        plan = self.job.plan
+        built = plan.build()
+        self.event.emit("setup", {"weights_source": built.weights.source, "weights_message": built.weights.message,
+                                  "train_images": len(built.train_set),
+                                  "val_images": len(built.val_set) if built.val_set else 0,
+                                  "resumed_from": str(plan.resume) if plan.resume else None,
+                                  "epochs_done": plan.epochs_done})
+        plan.prepare_folder()
+        # A new run's folder is its from now on (a failure is recorded in it); a resumed run's config.json is
+        # only rewritten once its checkpoint has been taken up.
+        self._recording = plan.resume is None
+        self.trainer = plan.make_trainer(built, callbacks=[self._on_trainer_event])
+        plan.record(built=built)
+        self._recording = True
         if self._stop.is_set():  # stop asked while setting up: one batch, then a checkpoint
             self.trainer.request_stop()
         result = self.trainer.fit()
         return {"status": result.status, "message": result.message, "epochs_done": result.epochs_done,
+                "out_dir": str(plan.out),
                 "best_metric": result.best_metric,
                 "last_checkpoint": str(result.last_checkpoint) if result.last_checkpoint and
                 result.last_checkpoint.is_file() else None,
@@ -165,19 +154,11 @@ class TrainingWorker(QThread):
             self.batches.emit(pending)
 
     # ---- the run's record ------------------------------------------------------------------------------------
-    def _write_config(self, extra: dict) -> None:
-        from engine.training.setup import write_run_config
-
-        if self._config_args is None:
-            return
-        model_config, train_config, class_names, data, weights, base_extra = self._config_args
-        write_run_config(self.job.out_dir, model_config, train_config, class_names, data, weights,
-                         {**base_extra, **extra})
-
     def _record_outcome(self, outcome: dict) -> None:
+        if not self._recording:  # refused before its folder was made: nothing to record
+            return
         try:
-            self._write_config({"status": outcome["status"], "message": outcome["message"],
-                                "ended": datetime.now().isoformat(timespec="seconds")})
+            self.job.plan.record(outcome["status"], outcome["message"])
         except OSError as error:
             outcome["message"] += f" (could not update {self.job.out_dir / 'config.json'}: {error})"
 

@@ -16,7 +16,8 @@ from engine.cli import main
 from engine.commands import train_console
 from engine.training.results_csv import read_results
 from engine.data.synth import generate_dataset
-from engine.training.setup import SetupError, load_training_data, next_run_dir
+from engine.training.plan import CONFIG_KEYS
+from engine.training.setup import SetupError, load_training_data
 
 FAST = ["--epochs", "1", "--batch", "2", "--img-size", "64", "--backbone", "resnet18", "--weights", "none",
         "--workers", "0"]
@@ -57,8 +58,13 @@ def test_writes_the_run_folder(trained_run, data):
     assert config["model"]["backbone"] == "resnet18" and config["model"]["image_size"] == 64
     assert config["classes"] == ["circle", "square"]
     assert config["train"]["epochs"] == 1 and config["train"]["ema"] is True
-    assert config["data"] == {"train": str(data), "val": None, "val_fraction": 0.2, "split_seed": 0,
-                              "train_images": 6, "val_images": 2}
+    assert tuple(config) == CONFIG_KEYS and config["status"] == "finished" and config["ended"]
+    assert config["weights"] == "none" and config["resumed_from"] is None and config["world_size"] == 1
+    listed = config["data"].pop("train_images"), config["data"].pop("val_images")
+    assert config["data"] == {"train": str(data), "val": None, "val_fraction": 0.2, "split_seed": 0, "split": None,
+                              "val_split": None, "verified_only": False}
+    assert [len(images) for images in listed] == [6, 2]  # relative to DATA, as the app records its images
+    assert sorted(listed[0] + listed[1]) == sorted(p.name for p in data.glob("*.jpg"))
     checkpoint = load_checkpoint(trained_run / "last.pt")
     assert checkpoint["epoch"] == 1 and checkpoint["class_names"] == ["circle", "square"]
 
@@ -87,14 +93,19 @@ def test_exist_ok_replaces_the_run_lists_broken_label_files_and_warns_once(train
     assert "7 training, no validation image(s)" in out and "EMA off" in out
     assert "epoch 1/1  loss " in out and "ciou " in out and "mAP50" not in out  # nothing to validate on
     assert not (run / "best.pt").exists()  # the earlier run's best.pt is not passed off as this run's
-    assert json.loads((run / "config.json").read_text())["data"]["train_images"] == 7
+    listed = json.loads((run / "config.json").read_text())["data"]["train_images"]
+    assert len(listed) == 7 and "synth_0005.jpg" not in listed
 
 
-def test_default_run_folders_are_numbered(tmp_path):
-    assert next_run_dir(tmp_path) == tmp_path / "exp"
-    (tmp_path / "exp").mkdir()
-    (tmp_path / "exp2").mkdir()
-    assert next_run_dir(tmp_path) == tmp_path / "exp3"
+def test_without_out_runs_are_numbered_run1_run2_beside_the_old_exp_folders(data, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for old in ("exp", "exp2"):  # what earlier versions numbered: left alone, not counted
+        (tmp_path / "runs" / "train" / old).mkdir(parents=True)
+    assert train(data, *FAST, "--val-fraction", "0") == 0
+    assert train(data, *FAST, "--val-fraction", "0") == 0
+    assert sorted(p.name for p in (tmp_path / "runs" / "train").iterdir()) == ["exp", "exp2", "run1", "run2"]
+    assert "run folder: runs/train/run2" in capsys.readouterr().out
+    assert (tmp_path / "runs" / "train" / "run2" / "last.pt").is_file()
 
 
 def test_resume_continues_the_run_with_its_own_data(trained_run, tmp_path, capsys):
@@ -105,6 +116,11 @@ def test_resume_continues_the_run_with_its_own_data(trained_run, tmp_path, capsy
     rows = read_results(run / "results.csv")
     assert [row["epoch"] for row in rows] == [1.0, 2.0] and numbers(rows[0]) == first_row
     assert load_checkpoint(run / "last.pt")["epoch"] == 2
+    before, after = (json.loads((folder / "config.json").read_text()) for folder in (trained_run, run))
+    assert after["resumed_from"] == str(run / "last.pt") and after["started"] == before["started"]
+    assert after["train"]["epochs"] == 2 and after["status"] == "finished"
+    assert {k: after["data"][k] for k in ("train_images", "val_images")} == {
+        k: before["data"][k] for k in ("train_images", "val_images")}  # the very images it trained on
 
 
 def test_resume_of_a_finished_run_asks_for_more_epochs(trained_run, capsys):
@@ -112,9 +128,18 @@ def test_resume_of_a_finished_run_asks_for_more_epochs(trained_run, capsys):
     assert "already trained 1 of 1 epochs" in capsys.readouterr().err
 
 
-def test_resume_refuses_another_model(trained_run, capsys):
-    assert train("--resume", trained_run / "last.pt", "--epochs", "2", "--backbone", "resnet34") == 2
-    assert "--backbone resnet34 differs from the run's resnet18" in capsys.readouterr().err
+@pytest.mark.parametrize("option, expected", [
+    (["--backbone", "resnet34"], "--backbone resnet34 differs from the run's resnet18"),
+    (["--optimizer", "sgd"], "--optimizer sgd differs from the run's adamw"),
+    (["--preset", "recipe"], "--preset cannot change a resumed run"),
+    (["--weights", "imagenet"], "--weights imagenet cannot be used with --resume"),
+    (["--exist-ok"], "give only one of them"),
+])
+def test_resume_refuses_what_would_make_another_run(trained_run, option, expected, capsys):
+    before = (trained_run / "config.json").read_text()
+    assert train("--resume", trained_run / "last.pt", "--epochs", "2", *option) == 2
+    assert expected in capsys.readouterr().err
+    assert (trained_run / "config.json").read_text() == before
 
 
 def test_ctrl_c_saves_a_checkpoint_and_exits_130(data, tmp_path, monkeypatch, capsys):
