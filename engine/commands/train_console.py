@@ -1,6 +1,6 @@
 """The terminal side of ``resyolo train``: a progress bar per epoch, a summary line per epoch, and Ctrl+C.
 
-Both are trainer callbacks (``callback(name, payload)``, see :mod:`engine.training.trainer`), called on rank 0 only.
+Both are trainer callbacks (``callback(event)``, the events of :mod:`engine.training.events`), called on rank 0 only.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import time
 from tqdm import tqdm
 
 from engine.model.heads import ALL_COMPONENTS
+from engine.training.events import BatchEnd, EpochEnd, Event, TrainEnd, TrainStart, ValidationEnd, result_row
 
 SHORT_NAMES = {"regression": "box", "containment": "obj", "no_object": "noobj", "class": "cls", "iou": "ciou",
                "dfl": "dfl"}
@@ -21,44 +22,41 @@ REPEAT_WINDOW_S = 2.0  # a second SIGINT within this is the same Ctrl+C (torchru
 class EpochProgress:
     """tqdm bar with loss / lr / images per second while an epoch runs; then one line:
     ``epoch 3/80  loss 1.234 (box .. obj .. noobj .. cls ..)  mAP50 0.512 mAP 0.301  41.2 s  38.5 img/s``.
-    The line of an evaluated epoch waits for ``eval_end`` so that it carries the mAP."""
+    The line of an evaluated epoch waits for its ``ValidationEnd`` so that it carries the mAP."""
 
     def __init__(self, epochs: int, world: int = 1, out=None):
         self.epochs, self.world = epochs, world
         self.out = out or sys.stdout
         self.bar: tqdm | None = None
-        self.pending: dict | None = None
+        self.pending: EpochEnd | None = None
 
-    def __call__(self, name: str, payload: dict) -> None:
-        if name == "fit_start":
-            self.epochs = payload["epochs"]
-            first = payload["start_epoch"] + 1
-            print(f"training epochs {first}-{self.epochs}, {payload['batches']} batch(es) per epoch on "
-                  f"{payload['device']}", file=self.out, flush=True)
-        elif name == "batch_end":
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, TrainStart):
+            self.epochs = event.epochs
+            print(f"training epochs {event.start_epoch + 1}-{self.epochs}, {event.batches} batch(es) per epoch on "
+                  f"{event.device}", file=self.out, flush=True)
+        elif isinstance(event, BatchEnd):
             self._flush()
-            self._update_bar(payload)
-        elif name == "epoch_end":
+            self._update_bar(event)
+        elif isinstance(event, EpochEnd):
             self._close_bar()
             self._flush()
-            self.pending = dict(payload)
-        elif name == "eval_end":
-            if self.pending is not None:
-                self.pending.update(payload)
-            self._flush()
-        elif name == "fit_end":
+            self.pending = event
+        elif isinstance(event, ValidationEnd):
+            self._flush(event)
+        elif isinstance(event, TrainEnd):
             self.close()
 
     def close(self) -> None:
         self._close_bar()
         self._flush()
 
-    def _update_bar(self, p: dict) -> None:
+    def _update_bar(self, batch: BatchEnd) -> None:
         if self.bar is None:
-            self.bar = tqdm(total=p["batches"], initial=p["batch"] - 1, desc=f"epoch {p['epoch']}/{self.epochs}",
+            self.bar = tqdm(total=batch.batches, initial=batch.batch - 1, desc=f"epoch {batch.epoch}/{self.epochs}",
                             unit="batch", file=sys.stderr, dynamic_ncols=True, leave=False)
-        self.bar.set_postfix_str(f"loss {p['loss']:.4g}, lr {p['lr']:.3g}, "
-                                 f"{p['images_per_s'] * self.world:.1f} img/s", refresh=False)
+        self.bar.set_postfix_str(f"loss {batch.loss:.4g}, lr {batch.lr:.3g}, "
+                                 f"{batch.images_per_s * self.world:.1f} img/s", refresh=False)
         self.bar.update(1)
 
     def _close_bar(self) -> None:
@@ -66,10 +64,10 @@ class EpochProgress:
             self.bar.close()
             self.bar = None
 
-    def _flush(self) -> None:
+    def _flush(self, validation: ValidationEnd | None = None) -> None:
         if self.pending is None:
             return
-        print(summary_line(self.pending, self.epochs), file=self.out, flush=True)
+        print(summary_line(result_row(self.pending, validation), self.epochs), file=self.out, flush=True)
         self.pending = None
 
 
@@ -89,8 +87,8 @@ class StopOnCtrlC:
 
     DataLoader workers must not see the terminal's SIGINT: a worker that gets it exits, and the next batch then
     fails instead of stopping cleanly. A spawned Python process keeps SIGINT ignored when it starts with it
-    ignored, so SIGINT is ignored from ``fit_start`` (just before the loader starts its workers) until the first
-    ``batch_end`` (the workers are up and persist between epochs)."""
+    ignored, so SIGINT is ignored from ``TrainStart`` (just before the loader starts its workers) until the first
+    ``BatchEnd`` (the workers are up and persist between epochs)."""
 
     def __init__(self, workers: int):
         self.workers = workers
@@ -110,12 +108,12 @@ class StopOnCtrlC:
             signal.signal(signal.SIGINT, previous)
             self.installed_here = False
 
-    def on_event(self, name: str, payload: dict) -> None:
+    def on_event(self, event: Event) -> None:
         if not self.installed_here:
             return
-        if name == "fit_start" and self.workers > 0:
+        if isinstance(event, TrainStart) and self.workers > 0:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
-        elif name in ("batch_end", "fit_end") and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        elif isinstance(event, (BatchEnd, TrainEnd)) and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
             signal.signal(signal.SIGINT, self._handle)
 
     def _handle(self, signum, frame) -> None:

@@ -1,4 +1,5 @@
-"""The results CSV of a run: one row per epoch, rewritten atomically, kept across resumes."""
+"""The results CSV of a run: one row per epoch (:func:`engine.training.events.result_row`), rewritten atomically,
+kept across resumes."""
 from __future__ import annotations
 
 import csv
@@ -6,13 +7,7 @@ import io
 from pathlib import Path
 
 from engine.io.atomic import atomic_write_text
-
-COLUMNS = [
-    "epoch", "lr", "loss", "regression", "containment", "no_object", "class", "iou", "dfl", "images_per_s",
-    "epoch_seconds",
-    "map50", "map", "ema_map50", "ema_map",
-]
-
+from engine.training.events import RESULT_COLUMNS
 
 def read_results(path: Path | str) -> list[dict[str, float]]:
     """Rows of a results CSV as floats (empty cells: NaN). Used to redraw a past run's charts."""
@@ -25,15 +20,13 @@ def read_results(path: Path | str) -> list[dict[str, float]]:
             rows.append({k: float(v) if v not in ("", None) else float("nan") for k, v in row.items() if k})
     return rows
 
-
 def write_results(path: Path | str, rows: list[dict]) -> None:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore")
+    writer = csv.DictWriter(buffer, fieldnames=RESULT_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _cell(row.get(k)) for k in COLUMNS})
+        writer.writerow({k: _cell(row.get(k)) for k in RESULT_COLUMNS})
     atomic_write_text(path, buffer.getvalue())
-
 
 def _cell(value) -> str:
     if value is None or (isinstance(value, float) and value != value):

@@ -1,15 +1,14 @@
 """The trainer: loop, EMA, validation, checkpoints, resume, stop/pause, and events for live charts.
 
-Events are ``callback(name, payload)`` calls with plain numbers, at fixed points:
-``fit_start``, ``batch_end``, ``epoch_end``, ``eval_end``, ``fit_end``. A GUI turns them into signals; the CLI
-into a progress bar. Callbacks run on the training thread and must be quick.
+Events are ``callback(event)`` calls with the typed payloads of :mod:`engine.training.events` (``TrainStart``,
+``BatchEnd``, ``EpochEnd``, ``ValidationEnd``, ``TrainEnd``). A GUI turns them into signals; the CLI into a progress
+bar. Callbacks run on the training thread and must be quick.
 """
 from __future__ import annotations
 
 import math
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,14 +21,12 @@ from engine.model.checkpoint import inference_weights, load_checkpoint, save_che
 from engine.data.dataset import DetectionDataset, make_dataloader
 from engine.model.device import resolve_device
 from engine.training.ema import ModelEMA
+from engine.training.events import BatchEnd, Callback, EpochEnd, Event, TrainEnd, TrainStart, ValidationEnd, result_row
 from engine.model.heads import build_loss
 from engine.training.results_csv import read_results, write_results
 from engine.training.schedule import lr_factor
 from engine.training.config import TrainConfig
 from engine.training.validation import evaluate_model, original_sizes
-
-Callback = Callable[[str, dict], None]
-
 
 class TrainingError(RuntimeError):
     pass
@@ -134,10 +131,10 @@ class Trainer:
                     return True
         return False
 
-    def _emit(self, name: str, payload: dict) -> None:
+    def _emit(self, event: Event) -> None:
         if dist_utils.is_main_process():
             for callback in self.callbacks:
-                callback(name, payload)
+                callback(event)
 
     # ---- the loop ----------------------------------------------------------------------------------------
     def fit(self) -> FitResult:
@@ -168,8 +165,7 @@ class Trainer:
             for group, base_lr in zip(self.optimizer.param_groups, scheduler.base_lrs):
                 group["lr"] = base_lr * factor
         val_sizes = original_sizes(self.val_set) if self.val_set is not None else None
-        self._emit("fit_start", {"epochs": cfg.epochs, "start_epoch": self.start_epoch, "batches": steps_per_epoch,
-                                 "images": len(self.train_set), "device": str(self.device)})
+        self._emit(TrainStart(cfg.epochs, self.start_epoch, steps_per_epoch, len(self.train_set), str(self.device)))
         status, message = "finished", f"trained {cfg.epochs} epochs"
         fit_start = time.perf_counter()
         steps_at_start = self.global_step
@@ -226,23 +222,23 @@ class Trainer:
                     elapsed = time.perf_counter() - fit_start
                     done = self.global_step - steps_at_start
                     remaining = (cfg.epochs - epoch) * steps_per_epoch - batch_index - 1
-                    self._emit("batch_end", {
-                        "epoch": epoch + 1, "batch": batch_index + 1, "batches": steps_per_epoch,
-                        "step": self.global_step, "lr": self.optimizer.param_groups[0]["lr"],
-                        "loss": values["total"], **{k: values[k] for k in self.components},
-                        "images_per_s": seen / max(1e-9, time.perf_counter() - epoch_start),
-                        "eta_s": elapsed / max(1, done) * remaining,
-                    })
+                    self._emit(BatchEnd(
+                        epoch + 1, batch_index + 1, steps_per_epoch, self.global_step,
+                        lr=self.optimizer.param_groups[0]["lr"], loss=values["total"],
+                        images_per_s=seen / max(1e-9, time.perf_counter() - epoch_start),
+                        eta_s=elapsed / max(1, done) * remaining,
+                        components={k: values[k] for k in self.components}))
                     stopping = dist_utils.broadcast_flag(self._stop.is_set())
                     if stopping and batch_index + 1 < steps_per_epoch:  # on the last batch: end the epoch first
                         self._partial_epoch = {"sums": dict(sums), "seen": seen}
                         self._save_last(epoch, batch_index + 1)
                         raise _Stopped(f"stopped by request at epoch {epoch + 1}, batch {batch_index + 1}")
                 self.skip_batches = 0
-                row = self._end_epoch(epoch, sums, seen, time.perf_counter() - epoch_start)
+                ended = self._end_epoch(epoch, sums, seen, time.perf_counter() - epoch_start)
+                validation, candidate = None, None
                 if self.val_set is not None and ((epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs):
-                    self._evaluate(epoch, row, val_sizes)
-                self._save_epoch(epoch, row)
+                    validation, candidate = self._evaluate(epoch, val_sizes)
+                self._save_epoch(epoch, result_row(ended, validation), candidate)
                 if dist_utils.broadcast_flag(self._stop.is_set()) and epoch + 1 < cfg.epochs:
                     raise _Stopped(f"stopped by request after epoch {epoch + 1}")
         except _Stopped as stop:
@@ -254,36 +250,36 @@ class Trainer:
         best = self._path("best.pt")
         result = FitResult(status, message, len(self.history), self.best_metric, self._path("last.pt"),
                            best if best is not None and best.exists() else None, self.history)
-        self._emit("fit_end", {"status": status, "message": message, "best_metric": self.best_metric,
-                               "epochs_done": result.epochs_done})
+        self._emit(TrainEnd(status, message, self.best_metric, result.epochs_done))
         return result
 
     # ---- epoch end: metrics, results, checkpoints --------------------------------------------------------
-    def _end_epoch(self, epoch: int, sums: dict, seen: int, seconds: float) -> dict:
+    def _end_epoch(self, epoch: int, sums: dict, seen: int, seconds: float) -> EpochEnd:
         means = {k: sums[k] / max(1, seen) for k in sums}
         means = {k: float(v) for k, v in zip(means, dist_utils.all_reduce_mean(torch.tensor(list(means.values()))))}
-        row = {"epoch": epoch + 1, "lr": self.optimizer.param_groups[0]["lr"], "loss": means["total"],
-               **{k: means[k] for k in self.components}, "images_per_s": seen * dist_utils.world_size() / max(1e-9, seconds),
-               "epoch_seconds": seconds}
-        self._emit("epoch_end", dict(row))
-        return row
+        ended = EpochEnd(epoch + 1, self.optimizer.param_groups[0]["lr"], means["total"],
+                         seen * dist_utils.world_size() / max(1e-9, seconds), seconds,
+                         {k: means[k] for k in self.components})
+        self._emit(ended)
+        return ended
 
-    def _evaluate(self, epoch: int, row: dict, sizes) -> None:
+    def _evaluate(self, epoch: int, sizes) -> tuple[ValidationEnd | None, float | None]:
+        """The validation scores (on rank 0; other processes: None) and the figure that decides best.pt."""
+        validation, metric = None, None
         if dist_utils.is_main_process():
             batch = max(1, self.config.batch_size)
             plain = evaluate_model(self.model, self.val_set, self.device, batch, self.config.eval_conf_threshold, sizes)
-            row.update(plain)
-            metric = plain["map50"]
+            ema = None
             if self.ema is not None and self.ema.updates > 0:
                 ema = evaluate_model(self.ema.module, self.val_set, self.device, batch, self.config.eval_conf_threshold, sizes)
-                row.update({"ema_map50": ema["map50"], "ema_map": ema["map"]})
-                metric = max(metric, ema["map50"])
-            row["best_metric_candidate"] = metric
-            self._emit("eval_end", {k: v for k, v in row.items() if k in ("epoch", "map50", "map", "ema_map50", "ema_map")})
+            validation = ValidationEnd(epoch + 1, plain["map50"], plain["map"], ema["map50"] if ema else None,
+                                       ema["map"] if ema else None)
+            metric = max(plain["map50"], ema["map50"]) if ema else plain["map50"]
+            self._emit(validation)
         dist_utils.barrier()
+        return validation, metric
 
-    def _save_epoch(self, epoch: int, row: dict) -> None:
-        candidate = row.pop("best_metric_candidate", None)
+    def _save_epoch(self, epoch: int, row: dict, candidate: float | None) -> None:
         self.history.append(row)
         if not dist_utils.is_main_process() or self.out_dir is None:
             return

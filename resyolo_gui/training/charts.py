@@ -19,6 +19,7 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from engine.model.heads import ALL_COMPONENTS
+from engine.training.events import BatchEnd, EpochEnd, ValidationEnd
 
 REDRAW_MS = 100
 SMOOTHING = 20  # batches: the batch losses are an exponential moving average over about this many
@@ -129,35 +130,37 @@ class TrainingCharts(QWidget):
         self.batch_plot.setTitle(f"Loss per batch (smoothed) — {title}" if title else "Loss per batch (smoothed)")
         self._redraw()
 
-    def add_batches(self, payloads: list[dict]) -> None:
-        for payload in payloads:
-            x = payload["epoch"] - 1 + payload["batch"] / max(1, payload["batches"])
+    def add_batches(self, batches: list[BatchEnd]) -> None:
+        for batch in batches:
+            x = batch.progress
             self._batches_seen += 1
             weight = max(1.0 / SMOOTHING, 1.0 / self._batches_seen)  # a plain mean over the first batches
-            for name in LOSS_NAMES:
-                value = payload.get(name)
-                if value is None or not math.isfinite(value):
+            for name, value in _losses(batch.loss, batch.components):
+                if not math.isfinite(value):
                     continue
                 previous = self._smoothed.get(name, value)
                 self._smoothed[name] = previous + (value - previous) * weight
                 self._add(f"batch_{name}", x, self._smoothed[name])
-            self._add("lr", x, payload.get("lr"))
+            self._add("lr", x, batch.lr)
 
-    def add_epoch(self, row: dict) -> None:
-        for name in LOSS_NAMES:
-            self._add(f"epoch_{name}", row["epoch"], row.get(name))
+    def add_epoch(self, epoch: EpochEnd) -> None:
+        for name, value in _losses(epoch.loss, epoch.components):
+            self._add(f"epoch_{name}", epoch.epoch, value)
 
-    def add_eval(self, row: dict) -> None:
+    def add_eval(self, validation: ValidationEnd) -> None:
         for name in MAP_LABELS:
-            self._add(name, row["epoch"], row.get(name))
+            self._add(name, validation.epoch, getattr(validation, name))
 
     def load_results(self, rows: list[dict], title: str = "") -> None:
         """A past run's charts from its results.csv rows (per epoch; no per-batch points were kept)."""
         self.reset(title)
         for row in rows:
-            self.add_epoch(row)
-            self.add_eval(row)
-            self._add("lr", row["epoch"], row.get("lr"))
+            epoch = EpochEnd.from_row(row)
+            self.add_epoch(epoch)
+            validation = ValidationEnd.from_row(row)
+            if validation is not None:
+                self.add_eval(validation)
+            self._add("lr", epoch.epoch, epoch.lr)
         self._redraw()
 
     def _add(self, key: str, x: float, y) -> None:
@@ -189,3 +192,8 @@ class TrainingCharts(QWidget):
     def save_png(self, path: Path | str) -> bool:
         self._redraw()
         return self.grab().save(str(path), "PNG")
+
+
+def _losses(total: float, components) -> list[tuple[str, float]]:
+    """(curve name, value) of the total and of each of the head's parts."""
+    return [("loss", total), *components.items()]

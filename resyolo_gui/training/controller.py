@@ -13,8 +13,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog, QMessageBox, QWidget
 
+from engine.training.events import EpochEnd, RunPrepared, TrainStart, ValidationEnd
 from engine.training.plan import ProjectSource, RunRequest, plan_run
 from engine.training.runs import list_runs, read_run
 from engine.training.setup import SetupError
@@ -22,7 +23,7 @@ from resyolo_gui.menu_bar import feature_menu
 from resyolo_gui.training.charts import TrainingCharts
 from resyolo_gui.training.panel import TrainPanel
 from resyolo_gui.training.runs_panel import RunsPanel
-from resyolo_gui.training.worker import TrainingJob, TrainingWorker
+from resyolo_gui.training.worker import RunOutcome, TrainingJob, TrainingWorker
 from resyolo_gui.workspaces import add_dock
 
 
@@ -35,8 +36,16 @@ def ask_stop_training(parent: QWidget) -> bool:
     return answer == QMessageBox.Yes
 
 
+def ask_resume_epochs(parent: QWidget, run: str, done: int, planned: int) -> int | None:
+    """Resuming a run: the epoch to train until (more than ``done``), or None when cancelled."""
+    until, ok = QInputDialog.getInt(
+        parent, "Resume run", f"Run {run} has trained {done} of {planned} epochs.\nTrain until epoch:",
+        max(planned, done + 1), done + 1, 100_000)
+    return until if ok else None
+
+
 class TrainingFeature(QObject):
-    run_finished = Signal(dict)  # the worker's outcome, after the panel has been updated
+    run_finished = Signal(object)  # the worker's RunOutcome, after the panel has been updated
 
     def __init__(self, window):
         super().__init__(window)
@@ -55,6 +64,7 @@ class TrainingFeature(QObject):
         self.panel.stop_clicked.connect(self.stop)
         self.panel.save_charts_clicked.connect(self.save_charts)
         self.runs_panel.run_deleted.connect(self._on_run_deleted)
+        self.runs_panel.resume_requested.connect(self.resume_run)
         self._batches_per_epoch = 1
         self._epochs = 1
         self._project = None  # the project whose Train settings the form shows
@@ -126,6 +136,23 @@ class TrainingFeature(QObject):
         self.start_job(TrainingJob(plan))
         return True
 
+    def resume_run(self, run) -> bool:
+        """Continue ``run`` (a RunInfo of the Runs panel) from its last.pt, with its own model, settings and
+        images, until the epoch the user asks for; False (and the reason shown) when refused."""
+        if self.running or run.last_checkpoint is None or not self._save_labels():
+            return False
+        planned = int(run.config.get("train", {}).get("epochs") or len(run.results))
+        until = ask_resume_epochs(self.window, run.name, len(run.results), planned)
+        if until is None:
+            return False
+        request = RunRequest(ProjectSource(self.window.project), {"epochs": until}, resume=run.last_checkpoint)
+        try:
+            plan = plan_run(request)
+        except SetupError as error:
+            return self._refuse(str(error))
+        self.start_job(TrainingJob(plan))
+        return True
+
     def _save_labels(self) -> bool:
         """Save unsaved labels first: the run must train on the labels as they are on screen."""
         project = self.window.project
@@ -142,7 +169,8 @@ class TrainingFeature(QObject):
         self.worker = TrainingWorker(job, self)
         self.worker.event.connect(self._on_event)
         self.worker.batches.connect(self._on_batches)
-        self.worker.done.connect(self._on_done)
+        self.worker.succeeded.connect(self._on_done)
+        self.worker.failed.connect(self._on_failed)
         if plan.resume is not None:  # the epochs done so far, then the new ones live
             self.charts.load_results(read_run(plan.out).results[:plan.epochs_done], plan.out.name)
             doing = f"Resuming {plan.out.name} after epoch {plan.epochs_done} of {plan.train_config.epochs}"
@@ -154,6 +182,7 @@ class TrainingFeature(QObject):
         self.panel.show_message(f"{doing}: {len(plan.data.train)} training and {len(plan.data.val)} validation "
                                 f"images…{notes}")
         self.panel.progress.setRange(0, 0)  # busy until the trainer says how many batches
+        self.runs_panel.refresh(active_run=plan.out)  # from now on: not resumed nor deleted from the panel
         self.show_panel()
         self.worker.start()
 
@@ -197,55 +226,60 @@ class TrainingFeature(QObject):
             self.panel.set_last_checkpoint(_newest_checkpoint(self.window.project.folder))
 
     # ---- the worker's signals (GUI thread) -----------------------------------------------------------------
-    def _on_event(self, name: str, payload: dict) -> None:
-        if name == "setup":
-            if payload.get("resumed_from"):
-                self.panel.show_message(f"Resuming after epoch {payload['epochs_done']}: training on "
-                                        f"{payload['train_images']} images, validating on {payload['val_images']}. "
-                                        f"Weights: those of {payload['resumed_from']}.")
+    def _on_event(self, event) -> None:
+        if isinstance(event, RunPrepared):
+            if event.resumed_from:
+                self.panel.show_message(f"Resuming after epoch {event.epochs_done}: training on "
+                                        f"{event.train_images} images, validating on {event.val_images}. "
+                                        f"Weights: those of {event.resumed_from}.")
                 return
-            self.panel.show_message(f"Training on {payload['train_images']} images, validating on "
-                                    f"{payload['val_images']}. Starting weights: {payload['weights_message']}.",
-                                    error=payload["weights_source"] == "random"
+            self.panel.show_message(f"Training on {event.train_images} images, validating on "
+                                    f"{event.val_images}. Starting weights: {event.weights_message}.",
+                                    error=event.weights_source == "random"
                                     and self.worker.job.plan.weights != "none")
-        elif name == "fit_start":
-            self._epochs, self._batches_per_epoch = payload["epochs"], payload["batches"]
+        elif isinstance(event, TrainStart):
+            self._epochs, self._batches_per_epoch = event.epochs, event.batches
             self.panel.progress.setRange(0, self._epochs * self._batches_per_epoch)
-            self.panel.progress.setValue(payload["start_epoch"] * self._batches_per_epoch)
-            self.panel.progress.setFormat(f"Epoch {payload['start_epoch'] + 1}/{self._epochs} on {payload['device']}")
+            self.panel.progress.setValue(event.start_epoch * self._batches_per_epoch)
+            self.panel.progress.setFormat(f"Epoch {event.start_epoch + 1}/{self._epochs} on {event.device}")
             self.runs_panel.refresh(active_run=self.worker.job.out_dir)
-        elif name == "epoch_end":
-            self.charts.add_epoch(payload)
-        elif name == "eval_end":
-            self.charts.add_eval(payload)
-            ema = f", EMA {payload['ema_map50']:.3f}" if "ema_map50" in payload else ""
-            self.window.statusBar().showMessage(f"Epoch {payload['epoch']}: mAP@0.5 {payload['map50']:.3f}{ema}", 8000)
+        elif isinstance(event, EpochEnd):
+            self.charts.add_epoch(event)
+        elif isinstance(event, ValidationEnd):
+            self.charts.add_eval(event)
+            ema = f", EMA {event.ema_map50:.3f}" if event.ema_map50 is not None else ""
+            self.window.statusBar().showMessage(f"Epoch {event.epoch}: mAP@0.5 {event.map50:.3f}{ema}", 8000)
             self.runs_panel.refresh()
 
-    def _on_batches(self, payloads: list) -> None:
-        self.charts.add_batches(payloads)
-        last = payloads[-1]
-        self.panel.progress.setValue((last["epoch"] - 1) * last["batches"] + last["batch"])
+    def _on_batches(self, batches: list) -> None:
+        self.charts.add_batches(batches)
+        last = batches[-1]
+        self.panel.progress.setValue((last.epoch - 1) * last.batches + last.batch)
         paused = "Paused — " if self.worker is not None and self.worker.paused else ""
         self.panel.progress.setFormat(
-            f"{paused}Epoch {last['epoch']}/{self._epochs} · batch {last['batch']}/{last['batches']} · "
-            f"{last['images_per_s']:.1f} img/s · ETA {_duration(last['eta_s'])}")
+            f"{paused}Epoch {last.epoch}/{self._epochs} · batch {last.batch}/{last.batches} · "
+            f"{last.images_per_s:.1f} img/s · ETA {_duration(last.eta_s)}")
 
-    def _on_done(self, outcome: dict) -> None:
+    def _on_failed(self, message: str) -> None:
+        worker = self.worker
+        outcome = worker.outcome if worker is not None else None
+        self._on_done(outcome or RunOutcome("failed", message, worker.job.out_dir if worker else Path()))
+
+    def _on_done(self, outcome: RunOutcome) -> None:
         worker, self.worker = self.worker, None
         if worker is not None:
             worker.wait()  # run() has returned: this is immediate
             worker.deleteLater()
         self.panel.set_running(False)
         self.panel.progress.setRange(0, 1)
-        self.panel.progress.setValue(1 if outcome["status"] == "finished" else 0)
-        self.panel.progress.setFormat(outcome["status"].capitalize())
-        kept = outcome.get("best_checkpoint") or outcome.get("last_checkpoint")
+        self.panel.progress.setValue(1 if outcome.status == "finished" else 0)
+        self.panel.progress.setFormat(outcome.status.capitalize())
+        kept = outcome.kept_checkpoint
         note = f" Checkpoint: {kept}" if kept else ""
-        failed = outcome["status"] == "failed"
-        self.panel.show_message(f"{outcome['message'][:1].upper()}{outcome['message'][1:]}.{note}"
-                                if not failed else outcome["message"], error=failed)
-        self.window.statusBar().showMessage(f"Training {outcome['status']}: {Path(outcome['out_dir']).name}", 15000)
+        failed = outcome.status == "failed"
+        self.panel.show_message(f"{outcome.message[:1].upper()}{outcome.message[1:]}.{note}"
+                                if not failed else outcome.message, error=failed)
+        self.window.statusBar().showMessage(f"Training {outcome.status}: {Path(outcome.out_dir).name}", 15000)
         self.runs_panel.refresh(active_run=None)
         if self.window.project is not None:
             self.panel.set_last_checkpoint(_newest_checkpoint(self.window.project.folder))

@@ -1,7 +1,8 @@
 """The Runs panel: the project's training runs (name, date, epochs, best mAP@0.5, size, status); a past run's
 charts are redrawn from its results.csv in a window of their own, so a live run's charts stay where they are.
-Old runs are deleted from here (Delete key, the button or the context menu), after a question, never the one
-training (:func:`engine.training.runs.delete_run`)."""
+A run with a ``last.pt`` is resumed from here ("Resume run…", or the context menu: the training feature asks
+until which epoch and plans it with the run planner). Old runs are deleted from here (Delete key, the button or
+the context menu), after a question, never the one training (:func:`engine.training.runs.delete_run`)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -46,6 +47,7 @@ def run_status(run: RunInfo, active_run: Path | None = None) -> str:
 class RunsPanel(QWidget):
     charts_shown = Signal(str)  # run name, after its charts window opened
     run_deleted = Signal(str)  # the deleted run's folder
+    resume_requested = Signal(object)  # the run (RunInfo) to continue
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -64,13 +66,18 @@ class RunsPanel(QWidget):
         self.delete_action.setShortcutContext(Qt.WidgetShortcut)  # only while the list has focus
         self.delete_action.setStatusTip("Delete the chosen run's folder and checkpoints (not the run training)")
         self.delete_action.triggered.connect(lambda: self.delete_run(self._selected_row()))
-        self.tree.addAction(self.delete_action)
+        self.resume_action = QAction("Resume This Run…", self.tree)
+        self.resume_action.setStatusTip("Continue the chosen run from its last checkpoint (last.pt)")
+        self.resume_action.triggered.connect(lambda: self.resume_run(self._selected_row()))
+        self.tree.addActions([self.resume_action, self.delete_action])
         self.tree.setContextMenuPolicy(Qt.ActionsContextMenu)
+        self.resume_button = QPushButton("Resume run…", self, clicked=self.resume_action.trigger)
         self.delete_button = QPushButton("Delete run…", self, clicked=self.delete_action.trigger)
-        self.tree.currentItemChanged.connect(lambda *_: self._update_delete())
+        self.tree.currentItemChanged.connect(lambda *_: self._update_actions())
         buttons = QHBoxLayout()
         buttons.addWidget(show)
         buttons.addWidget(refresh)
+        buttons.addWidget(self.resume_button)
         buttons.addStretch(1)
         buttons.addWidget(self.delete_button)
         layout = QVBoxLayout(self)
@@ -105,13 +112,21 @@ class RunsPanel(QWidget):
                 self.tree.setCurrentItem(item)
         for column in range(len(COLUMNS)):
             self.tree.resizeColumnToContents(column)
-        self._update_delete()
+        self._update_actions()
 
-    def _update_delete(self) -> None:
+    def _update_actions(self) -> None:
         row = self._selected_row()
         enabled = 0 <= row < len(self.runs) and not self._is_active(self.runs[row])
         self.delete_action.setEnabled(enabled)
         self.delete_button.setEnabled(enabled)
+        resumable = enabled and self.active_run is None and self.runs[row].last_checkpoint is not None
+        self.resume_action.setEnabled(resumable)
+        self.resume_button.setEnabled(resumable)
+        self.resume_button.setToolTip("" if resumable else "Choose a run that has a last.pt, while none trains")
+
+    def resume_run(self, row: int) -> None:
+        if 0 <= row < len(self.runs) and self.resume_action.isEnabled():
+            self.resume_requested.emit(self.runs[row])
 
     def _is_active(self, run: RunInfo) -> bool:
         return self.active_run is not None and Path(run.path).resolve() == Path(self.active_run).resolve()

@@ -1,5 +1,5 @@
 """Training and evaluation from the app with real input: the Train panel filled in by typing, Start for one epoch
-and its finish; Start again and Stop within a batch; then Evaluate the run's checkpoint and click a cell of the
+and its finish; Start again and Stop within a batch, then Resume that run from the Runs panel; then Evaluate the run's checkpoint and click a cell of the
 confusion matrix, which lists its images."""
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def test_train_one_epoch_stop_a_run_then_evaluate(real, open_app, sample_copy, s
     feature.run_finished.connect(finished.append)
     real.click(panel.start_button)
     real.qtbot.waitUntil(lambda: bool(finished), timeout=180_000)
-    assert finished[0]["status"] == "finished", finished[0]["message"]
+    assert finished[0].status == "finished", finished[0].message
     assert panel.progress.format() == "Finished"
     real.screenshot(shots_dir / "trained-one-epoch.png")
 
@@ -67,8 +67,25 @@ def test_train_one_epoch_stop_a_run_then_evaluate(real, open_app, sample_copy, s
     real.qtbot.wait(1500)  # a batch or two
     real.click(panel.stop_button)
     real.qtbot.waitUntil(lambda: len(finished) == 2, timeout=60_000)
-    assert finished[1]["status"] == "stopped" and not feature.running
+    assert finished[1].status == "stopped" and not feature.running
     assert panel.start_button.isEnabled()
+
+    # Resume the stopped run from the Runs panel: Train > Training Runs, its row, Resume run…, the epoch asked
+    runs = feature.runs_panel
+    real.key("alt+t")
+    real.key("r")
+    real.qtbot.waitUntil(lambda: runs.isVisible() and "run2" in runs.run_names(), timeout=5000)
+    row = next(runs.tree.topLevelItem(i) for i in range(runs.tree.topLevelItemCount())
+               if runs.tree.topLevelItem(i).text(0) == "run2")
+    real.click(runs.tree.viewport(), runs.tree.visualItemRect(row).center())
+    real.qtbot.waitUntil(runs.resume_button.isEnabled, timeout=5000)
+    done = len(runs.runs[runs.run_names().index("run2")].results)  # epochs done before the stop (0 or more)
+    real.answer_dialog("Resume run", ("key", "ctrl+a"), ("type", str(done + 1)), ("key", "Return"))  # one more
+    real.click(runs.resume_button)
+    real.finish_background()
+    real.qtbot.waitUntil(lambda: len(finished) == 3, timeout=180_000)
+    assert finished[2].status == "finished" and finished[2].out_dir.name == "run2", finished[2].message
+    assert runs.status_of("run2") == "finished" and sorted(runs.run_names()) == ["run1", "run2"]
 
     evaluation = next(f for f in window.features if type(f).__name__ == "EvaluationFeature")
     real.key("alt+a")  # the Evaluate menu (Alt+E is Edit)

@@ -145,9 +145,9 @@ def test_resume_refuses_what_would_make_another_run(trained_run, option, expecte
 def test_ctrl_c_saves_a_checkpoint_and_exits_130(data, tmp_path, monkeypatch, capsys):
     real_update = train_console.EpochProgress._update_bar
 
-    def press_ctrl_c_once(self, payload):
-        real_update(self, payload)
-        if payload["batch"] == 1:
+    def press_ctrl_c_once(self, batch):
+        real_update(self, batch)
+        if batch.batch == 1:
             os.kill(os.getpid(), signal.SIGINT)
 
     monkeypatch.setattr(train_console.EpochProgress, "_update_bar", press_ctrl_c_once)

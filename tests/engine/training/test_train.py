@@ -8,6 +8,7 @@ from engine.model.checkpoint import load_checkpoint
 from engine.model.config import ModelConfig
 from engine.data.dataset import DetectionDataset
 from engine.training.ema import ramped_decay
+from engine.training.events import BatchEnd, EpochEnd, TrainEnd, TrainStart, ValidationEnd
 from engine.training.results_csv import read_results
 from engine.training.schedule import lr_factor
 from engine.training.trainer import Trainer
@@ -29,20 +30,24 @@ def make_trainer(loaded, out_dir, callbacks=(), val="some", **overrides):
     return Trainer(model, names, train, val, TrainConfig(**options), out_dir, list(callbacks))
 
 
-def test_fit_emits_events_with_plain_numbers_and_writes_the_run(tiny_dataset, tmp_path):
+def test_fit_emits_typed_events_in_order_and_writes_the_run(tiny_dataset, tmp_path):
     _, loaded = tiny_dataset
     events = []
-    result = make_trainer(loaded, tmp_path, [lambda name, payload: events.append((name, payload))]).fit()
+    result = make_trainer(loaded, tmp_path, [events.append]).fit()
     assert result.status == "finished" and result.epochs_done == 2
-    names = [n for n, _ in events]
-    assert names[0] == "fit_start" and names[-1] == "fit_end"
-    assert names.count("batch_end") == 4 and names.count("epoch_end") == 2 and names.count("eval_end") == 2
-    batch = next(p for n, p in events if n == "batch_end")
-    for key in ("loss", "regression", "containment", "no_object", "class", "lr", "images_per_s", "eta_s"):
-        assert isinstance(batch[key], float) and math.isfinite(batch[key]), key
-    evaluation = next(p for n, p in events if n == "eval_end")
-    assert {"map50", "map", "ema_map50", "ema_map"} <= set(evaluation)
+    kinds = [type(e) for e in events]
+    assert kinds == [TrainStart, BatchEnd, BatchEnd, EpochEnd, ValidationEnd, BatchEnd, BatchEnd, EpochEnd,
+                     ValidationEnd, TrainEnd]
+    batch = next(e for e in events if isinstance(e, BatchEnd))
+    assert set(batch.components) == {"regression", "containment", "no_object", "class"}  # the recipe head's
+    for value in (batch.loss, batch.lr, batch.images_per_s, batch.eta_s, *batch.components.values()):
+        assert isinstance(value, float) and math.isfinite(value)
+    evaluation = next(e for e in events if isinstance(e, ValidationEnd))
+    assert evaluation.ema_map50 is not None and math.isfinite(evaluation.map)
+    assert events[-1].status == "finished" and events[-1].epochs_done == 2
     rows = read_results(tmp_path / "results.csv")
+    assert ValidationEnd.from_row(rows[0]).map50 == pytest.approx(evaluation.map50, rel=1e-5, abs=1e-6)
+    assert set(EpochEnd.from_row(rows[0]).components) == set(batch.components)
     assert [r["epoch"] for r in rows] == [1, 2] and all(math.isfinite(r["map50"]) for r in rows)
     last = load_checkpoint(tmp_path / "last.pt")
     assert last["epoch"] == 2 and last["ema"] is not None and last["class_names"] == loaded.labels.names
@@ -53,10 +58,10 @@ def test_stop_request_takes_effect_within_one_batch_and_keeps_a_checkpoint(tiny_
     _, loaded = tiny_dataset
     batches = []
 
-    def stop_at_second_batch(name, payload):
-        if name == "batch_end":
-            batches.append(payload["step"])
-            if payload["step"] == 2:
+    def stop_at_second_batch(event):
+        if isinstance(event, BatchEnd):
+            batches.append(event.step)
+            if event.step == 2:
                 trainer.request_stop()
 
     trainer = make_trainer(loaded, tmp_path, [stop_at_second_batch], epochs=3)
@@ -92,8 +97,8 @@ def test_resumed_run_ends_like_an_uninterrupted_one(tiny_dataset, tmp_path):
     _, loaded = tiny_dataset
     whole = make_trainer(loaded, tmp_path / "whole", epochs=3).fit()
 
-    def stop_mid_epoch_two(name, payload):
-        if name == "batch_end" and payload["step"] == 3:
+    def stop_mid_epoch_two(event):
+        if isinstance(event, BatchEnd) and event.step == 3:
             first.request_stop()
 
     first = make_trainer(loaded, tmp_path / "split", [stop_mid_epoch_two], epochs=3)

@@ -13,6 +13,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFileDialog, QLineEdit
 
 from engine.model.checkpoint import save_checkpoint
+from resyolo_gui.training.worker import RunOutcome
 from engine.model.config import ModelConfig
 from engine.model.weights import build_model
 from resyolo_gui.detection.feature import DetectionFeature
@@ -128,8 +129,7 @@ def test_a_finished_run_is_listed_by_the_detect_panel_and_the_live_view(qtbot, o
 
     run = add_run(image_folder, "run1", checkpoint)  # what the trainer leaves when its run ends
     training = next(f for f in window.features if isinstance(f, TrainingFeature))
-    training.run_finished.emit({"status": "finished", "out_dir": str(run), "message": "finished",
-                                "best_checkpoint": str(run / "best.pt")})
+    training.run_finished.emit(RunOutcome("finished", "finished", run, best_checkpoint=run / "best.pt"))
     assert [picker.combo.itemText(i) for i in range(picker.combo.count())] == ["Choose a checkpoint…",
                                                                                  "run1 / best.pt"]
     assert view.checkpoint.checkpoint() == run / "best.pt"
@@ -157,7 +157,7 @@ def test_evaluation_window_lists_a_finished_run_and_browses_from_it(qtbot, open_
     assert evaluation.checkpoints.count() == 0
     run = add_run(image_folder, "run1", checkpoint)
     next(f for f in window.features if isinstance(f, TrainingFeature)).run_finished.emit(
-        {"status": "finished", "out_dir": str(run), "message": "finished", "best_checkpoint": str(run / "best.pt")})
+        RunOutcome("finished", "finished", run, best_checkpoint=run / "best.pt"))
     assert evaluation.current_checkpoint() == run / "best.pt"
 
     answer = DialogAnswer(str(run / "best.pt"))

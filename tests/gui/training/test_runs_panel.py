@@ -140,3 +140,60 @@ def test_the_run_training_is_never_deleted(training_window, project, qtbot, monk
         feature.stop()
     assert runs.delete_button.isEnabled()  # ended: now it may go
     assert runs.delete_run(0) and not training.exists() and len(asked) == 1
+
+
+def answer_next_number(value: int, seen: list):
+    """Type ``value`` into the next number question (QInputDialog) and press OK, noting what it asked."""
+    from PySide6.QtWidgets import QInputDialog, QSpinBox
+
+    def answer():
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, QInputDialog):
+            QTimer.singleShot(10, answer)
+            return
+        seen.append((dialog.labelText(), dialog.intMinimum(), dialog.intValue()))
+        box = dialog.findChild(QSpinBox)
+        box.selectAll()
+        QTest.keyClicks(box, str(value))
+        QTest.keyClick(box, Qt.Key_Return)
+
+    from PySide6.QtTest import QTest
+
+    QTimer.singleShot(0, answer)
+
+
+def test_resume_this_run_continues_it_in_its_own_folder_until_the_epoch_asked(training_window, project, qtbot):
+    from engine.training.runs import read_run
+
+    window, feature = training_window(project)
+    panel = feature.panel
+    panel.backbone.setCurrentText("resnet18")
+    panel.image_size.setValue(64)
+    panel.epochs.setValue(1)
+    panel.batch_size.setValue(2)
+    panel.eval_every.setValue(1)
+    panel.weights.setCurrentIndex(panel.weights.findData("none"))
+    runs = feature.runs_panel
+    with qtbot.waitSignal(feature.run_finished, timeout=60_000):
+        qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    feature._raise(feature.runs_dock)
+    make_run(project, "run0", checkpoint_bytes=0)
+    (runs_folder(project) / "run0" / "last.pt").unlink()  # a run without last.pt cannot be resumed
+    runs.refresh()
+    select(runs, "run0", qtbot)
+    assert not runs.resume_button.isEnabled() and not runs.resume_action.isEnabled()
+    select(runs, "run1", qtbot)
+    assert runs.resume_button.isEnabled() and runs.resume_action in runs.tree.actions()
+
+    asked = []
+    answer_next_number(3, asked)
+    with qtbot.waitSignal(feature.run_finished, timeout=90_000) as finished:
+        qtbot.mouseClick(runs.resume_button, Qt.MouseButton.LeftButton)
+        assert feature.running and not runs.resume_button.isEnabled()  # one run at a time
+    assert asked == [("Run run1 has trained 1 of 1 epochs.\nTrain until epoch:", 2, 2)]
+    outcome = finished.args[0]
+    assert outcome.status == "finished" and outcome.out_dir == runs_folder(project) / "run1", outcome.message
+    run = read_run(runs_folder(project) / "run1")
+    assert [int(r["epoch"]) for r in run.results] == [1, 2, 3] and run.config["resumed"]
+    assert run.config["train"]["epochs"] == 3 and sorted(runs.run_names()) == ["run0", "run1"]
+    assert feature.charts.point_count("epoch_loss") == 3  # the epoch done before, then the new ones live

@@ -62,7 +62,7 @@ def test_training_started_from_the_button_charts_points_and_lists_the_run(traini
         assert feature.running and not panel.start_button.isEnabled()
     outcome = finished.args[0]
 
-    assert outcome["status"] == "finished", outcome["message"]
+    assert outcome.status == "finished", outcome.message
     assert not window.project.has_unsaved_changes()
     charts = feature.charts
     assert charts.point_count("batch_loss") >= 2 and charts.point_count("batch_class") >= 2
@@ -164,3 +164,25 @@ def test_closing_while_training_asks_then_stops_the_run_keeping_a_checkpoint(tra
     run_dir = synth_project / ".resyolo" / "runs" / "run1"
     assert (run_dir / "last.pt").is_file()
     qtbot.waitUntil(lambda: json.loads((run_dir / "config.json").read_text())["status"] == "stopped", timeout=5000)
+
+
+def test_a_run_that_diverges_ends_failed_in_the_panel_and_in_its_record(training_window, synth_project, qtbot,
+                                                                        monkeypatch):
+    from PySide6.QtCore import Qt
+
+    from engine.training.trainer import Trainer
+
+    window, feature = training_window(synth_project)
+    feature.show_action.trigger()
+    panel = feature.panel
+    tiny_settings(panel, epochs=3)
+    monkeypatch.setattr(Trainer, "_statistics_overflowed", lambda self: True)  # as a diverging run's BatchNorm
+    with qtbot.waitSignal(feature.run_finished, timeout=60_000) as finished:
+        qtbot.mouseClick(panel.start_button, Qt.LeftButton)
+    outcome = finished.args[0]
+    assert outcome.status == "failed" and "statistics overflowed at epoch 1, batch 1" in outcome.message
+    assert panel.progress.format() == "Failed" and panel.start_button.isEnabled() and not feature.running
+    assert panel.message.text() == outcome.message and outcome.kept_checkpoint is None
+    run_dir = synth_project / ".resyolo" / "runs" / "run1"
+    record = json.loads((run_dir / "config.json").read_text())
+    assert record["status"] == "failed" and "overflowed" in record["message"]
