@@ -3,7 +3,6 @@ the widget."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QRectF
 
 
 def past_run_rows(map50: float) -> list[dict]:
