@@ -4,13 +4,15 @@ Images are hard-linked into OUT (copied where links are impossible), at the same
 the target layout places them itself (Ultralytics: ``images/<split>/NAME``; two images of one name, from two
 folders, each get their relative path flattened into the name, ``cam1_0001.jpg``; ``a.png`` beside ``a.jpg``,
 which would share Ultralytics' label file ``a.txt``, becomes ``a_2.png``). Splits travel where both
-sides have them (an Ultralytics or VOC-devkit SRC to Ultralytics: ``train``/``val``/``test``). Never writes
+sides have them (an Ultralytics, VOC-devkit or COCO-release SRC to Ultralytics: ``train``/``val``/``test``,
+``train2017`` as ``train``). Never writes
 into a non-empty OUT without ``overwrite``. Every box clipped or dropped on the way, and every problem reading SRC,
 is in the report.
 """
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,6 +25,7 @@ from engine.annotations.saving import save_one
 
 CONVERT_TARGETS = ("voc", "yolo", "ultralytics", "coco", "labelme", "cvat")
 _SPLIT_NAMES = {"train": "train", "val": "val", "valid": "val", "test": "test"}
+_SPLIT_YEAR = re.compile(r"^(train|val|valid|test)\d{4}$")  # COCO as released: train2017, val2017, val2014
 
 
 class ConvertError(ValueError):
@@ -64,9 +67,10 @@ def convert_annotations(annotations, labels: LabelSet, splits: dict, src: Path |
     report = ConvertReport(problems=list(problems))
     split_of: dict[str, str] = {}
     for name, images in splits.items():
-        if name in _SPLIT_NAMES:
+        target = _split_target(name)
+        if target is not None:
             for image in images:
-                split_of.setdefault(os.path.abspath(image), _SPLIT_NAMES[name])
+                split_of.setdefault(os.path.abspath(image), target)
     labels = LabelSet(list(labels.names))
     converted, placed_splits = [], set()
     renamed = _colliding_places(fmt, annotations, src, split_of)
@@ -101,6 +105,13 @@ def convert_annotations(annotations, labels: LabelSet, splits: dict, src: Path |
     if fmt.write_layout is not None:
         fmt.write_layout(out, labels.names, sorted(placed_splits) or ["train"])
     return report
+
+
+def _split_target(name: str) -> str | None:
+    """A source split's name in the target layout: ``train``, ``val`` (also ``valid``), ``test``, with COCO's year
+    dropped (``train2017`` -> ``train``); None for the others (``trainval``: a union of two)."""
+    year = _SPLIT_YEAR.match(name)
+    return _SPLIT_NAMES.get(year.group(1) if year else name)
 
 
 def _place(fmt, relative: str, split: str | None) -> str:

@@ -161,6 +161,22 @@ def test_convert_to_ultralytics_gives_a_jpg_and_a_png_of_one_stem_their_own_labe
     assert sorted(p.name for p in (tmp_path / "out" / "images" / "train").iterdir()) == ["a.jpg", "a_2.png"]
 
 
+def test_convert_to_ultralytics_keeps_the_splits_of_a_coco_release(tmp_path):
+    """COCO as released: instances_train2017.json / instances_val2017.json, images in train2017/ and val2017/.
+    Their splits are train and val, not one train folder that also serves as val."""
+    src = tmp_path / "src"
+    for split, names in (("train2017", ["1.jpg", "2.jpg"]), ("val2017", ["3.jpg"])):
+        for name in names:
+            _image(src / split / name)
+        _coco(src / "annotations" / f"instances_{split}.json", [(n, 64, 48, [(0, 1, 1, 9, 9)]) for n in names],
+              ["cat"])
+    convert(src, "ultralytics", tmp_path / "out")
+    data = yaml.safe_load((tmp_path / "out" / "data.yaml").read_text())
+    assert data == {"train": "images/train", "val": "images/val", "names": {0: "cat"}}
+    assert sorted(p.name for p in (tmp_path / "out" / "images" / "train").iterdir()) == ["1.jpg", "2.jpg"]
+    assert sorted(p.name for p in (tmp_path / "out" / "labels" / "val").iterdir()) == ["3.txt"]
+
+
 def test_ultralytics_dataset_saves_in_place_and_appends_a_new_class(tmp_path):
     root = tmp_path / "ds"
     _image(root / "images" / "val" / "v.jpg")
