@@ -2,14 +2,17 @@
 
 Images are hard-linked into OUT (copied where links are impossible), at the same path relative to SRC unless
 the target layout places them itself (Ultralytics: ``images/<split>/NAME``; two images of one name, from two
-folders, each get their relative path flattened into the name, ``cam1_0001.jpg``). Splits travel where both
-sides have them (an Ultralytics or VOC-devkit SRC to Ultralytics: ``train``/``val``/``test``). Never writes
+folders, each get their relative path flattened into the name, ``cam1_0001.jpg``; ``a.png`` beside ``a.jpg``,
+which would share Ultralytics' label file ``a.txt``, becomes ``a_2.png``). Splits travel where both
+sides have them (an Ultralytics, VOC-devkit or COCO-release SRC to Ultralytics: ``train``/``val``/``test``,
+``train2017`` as ``train``). Never writes
 into a non-empty OUT without ``overwrite``. Every box clipped or dropped on the way, and every problem reading SRC,
 is in the report.
 """
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,6 +25,7 @@ from engine.annotations.saving import save_one
 
 CONVERT_TARGETS = ("voc", "yolo", "ultralytics", "coco", "labelme", "cvat")
 _SPLIT_NAMES = {"train": "train", "val": "val", "valid": "val", "test": "test"}
+_SPLIT_YEAR = re.compile(r"^(train|val|valid|test)\d{4}$")  # COCO as released: train2017, val2017, val2014
 
 
 class ConvertError(ValueError):
@@ -63,9 +67,10 @@ def convert_annotations(annotations, labels: LabelSet, splits: dict, src: Path |
     report = ConvertReport(problems=list(problems))
     split_of: dict[str, str] = {}
     for name, images in splits.items():
-        if name in _SPLIT_NAMES:
+        target = _split_target(name)
+        if target is not None:
             for image in images:
-                split_of.setdefault(os.path.abspath(image), _SPLIT_NAMES[name])
+                split_of.setdefault(os.path.abspath(image), target)
     labels = LabelSet(list(labels.names))
     converted, placed_splits = [], set()
     renamed = _colliding_places(fmt, annotations, src, split_of)
@@ -102,36 +107,55 @@ def convert_annotations(annotations, labels: LabelSet, splits: dict, src: Path |
     return report
 
 
+def _split_target(name: str) -> str | None:
+    """A source split's name in the target layout: ``train``, ``val`` (also ``valid``), ``test``, with COCO's year
+    dropped (``train2017`` -> ``train``); None for the others (``trainval``: a union of two)."""
+    year = _SPLIT_YEAR.match(name)
+    return _SPLIT_NAMES.get(year.group(1) if year else name)
+
+
 def _place(fmt, relative: str, split: str | None) -> str:
     return fmt.place_image(relative, split) if fmt.place_image is not None else relative
 
 
 def _colliding_places(fmt, annotations, src: Path, split_of: dict[str, str]) -> dict[str, str]:
-    """Images that a layout placing them itself (Ultralytics: ``images/<split>/NAME``) would put on the same path
-    (``cam1/0001.jpg``, ``cam2/0001.jpg``): each is placed under its relative path flattened into the name
-    (``cam1_0001.jpg``), so that neither image nor label file overwrites the other. Image -> its place."""
+    """Images that a layout placing them itself (Ultralytics: ``images/<split>/NAME``) would give one label file:
+    the same place (``cam1/0001.jpg``, ``cam2/0001.jpg``) or the same stem (``a.jpg`` beside ``a.png``: Ultralytics'
+    ``img2label_paths`` drops the suffix, both would read ``labels/train/a.txt``). The first of them whose relative
+    path has no folder keeps its place; each other is placed under its relative path flattened into the name
+    (``cam1_0001.jpg``), numbered while that stem is still taken (``a_2.png``), so that no image nor label file
+    overwrites another's. Image -> its place."""
     if fmt.place_image is None:
         return {}
-    by_place: dict[str, list[tuple[str, str, str | None]]] = {}
+    by_stem: dict[str, list[tuple[str, str, str | None]]] = {}
     for ann in annotations:
         image = os.path.abspath(ann.image_path)
         relative, split = _relative(ann.image_path, src), split_of.get(image)
-        by_place.setdefault(os.path.normcase(_place(fmt, relative, split)), []).append((image, relative, split))
-    taken = set(by_place)
+        by_stem.setdefault(_stem_key(_place(fmt, relative, split)), []).append((image, relative, split))
+    taken = set(by_stem)
     renamed = {}
-    for place, images in by_place.items():
+    for key, images in by_stem.items():
         if len(images) < 2:
             continue
+        kept = False
         for image, relative, split in images:
             flat = relative.replace("/", "_")
             candidate, number = _place(fmt, flat, split), 1
-            while os.path.normcase(candidate) in taken:
+            if not kept and _stem_key(candidate) == key:
+                kept = True  # nothing to flatten: it stays where it is
+                continue
+            while _stem_key(candidate) in taken:
                 number += 1
                 stem, suffix = os.path.splitext(flat)
                 candidate = _place(fmt, f"{stem}_{number}{suffix}", split)
-            taken.add(os.path.normcase(candidate))
+            taken.add(_stem_key(candidate))
             renamed[image] = candidate
     return renamed
+
+
+def _stem_key(place: str) -> str:
+    """What two places must not share: their path without the suffix (one label file per stem)."""
+    return os.path.normcase(os.path.splitext(place)[0])
 
 
 def _check_target(src: Path, to: str, out: Path | str, overwrite: bool) -> None:

@@ -132,6 +132,51 @@ def test_convert_to_ultralytics_keeps_two_images_of_the_same_name(tmp_path):
     assert len({Path(a.image_path).name for a in loaded.annotations}) == 2
 
 
+def _coco(path, images, names):
+    """``images``: (file_name, width, height, [(class index, x, y, w, h)])."""
+    entries, annotations = [], []
+    for image_id, (file_name, width, height, boxes) in enumerate(images, 1):
+        entries.append({"id": image_id, "file_name": file_name, "width": width, "height": height})
+        for c, x, y, w, h in boxes:
+            annotations.append({"id": len(annotations) + 1, "image_id": image_id, "category_id": c + 1,
+                                "bbox": [x, y, w, h], "area": w * h, "iscrowd": 0})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"images": entries, "annotations": annotations,
+                                "categories": [{"id": i + 1, "name": n} for i, n in enumerate(names)]}))
+
+
+def test_convert_to_ultralytics_gives_a_jpg_and_a_png_of_one_stem_their_own_label_files(tmp_path):
+    """A COCO (or CVAT) file may name a.jpg and a.png in one folder: Ultralytics' labels/train/a.txt would be the
+    label file of both (img2label_paths drops the suffix), the second image's boxes landing on the first."""
+    src = tmp_path / "src"
+    _image(src / "a.jpg", (64, 48))
+    _image(src / "a.png", (80, 60))
+    _coco(src / "annotations.json", [("a.jpg", 64, 48, [(0, 1, 1, 10, 10)]),
+                                     ("a.png", 80, 60, [(1, 5, 5, 20, 20), (1, 40, 30, 20, 20)])], ["cat", "dog"])
+    report = convert(src, "ultralytics", tmp_path / "out")
+    assert report.images == 2 and report.boxes == 3 and len(set(report.label_files)) == 2
+    loaded = load_folder(tmp_path / "out")
+    got = sorted((Image.open(a.image_path).size, sorted(b.label for b in a.boxes)) for a in loaded.annotations)
+    assert got == [((64, 48), ["cat"]), ((80, 60), ["dog", "dog"])]
+    assert sorted(p.name for p in (tmp_path / "out" / "images" / "train").iterdir()) == ["a.jpg", "a_2.png"]
+
+
+def test_convert_to_ultralytics_keeps_the_splits_of_a_coco_release(tmp_path):
+    """COCO as released: instances_train2017.json / instances_val2017.json, images in train2017/ and val2017/.
+    Their splits are train and val, not one train folder that also serves as val."""
+    src = tmp_path / "src"
+    for split, names in (("train2017", ["1.jpg", "2.jpg"]), ("val2017", ["3.jpg"])):
+        for name in names:
+            _image(src / split / name)
+        _coco(src / "annotations" / f"instances_{split}.json", [(n, 64, 48, [(0, 1, 1, 9, 9)]) for n in names],
+              ["cat"])
+    convert(src, "ultralytics", tmp_path / "out")
+    data = yaml.safe_load((tmp_path / "out" / "data.yaml").read_text())
+    assert data == {"train": "images/train", "val": "images/val", "names": {0: "cat"}}
+    assert sorted(p.name for p in (tmp_path / "out" / "images" / "train").iterdir()) == ["1.jpg", "2.jpg"]
+    assert sorted(p.name for p in (tmp_path / "out" / "labels" / "val").iterdir()) == ["3.txt"]
+
+
 def test_ultralytics_dataset_saves_in_place_and_appends_a_new_class(tmp_path):
     root = tmp_path / "ds"
     _image(root / "images" / "val" / "v.jpg")
