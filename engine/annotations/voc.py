@@ -24,7 +24,7 @@ import defusedxml
 import defusedxml.ElementTree as SafeET
 
 from engine.io.atomic import atomic_write_text
-from engine.annotations.beside import cached_label_paths, count_existing, image_size, load_each, same_stem
+from engine.annotations.beside import count_label_files, first_label_paths, image_size, load_each, same_stem
 from engine.annotations.clipping import boxes_to_write
 from engine.annotations.limits import read_label_bytes
 from engine.annotations.records import AnnotationError, Box, ImageAnnotation
@@ -215,12 +215,8 @@ def _touches_border(x1: int, y1: int, x2: int, y2: int, ann: ImageAnnotation) ->
 
 
 # ---- the format table entry ---------------------------------------------------------------------------------
-def _paths(listing) -> list[str]:
-    return cached_label_paths(listing, "voc", label_path)
-
-
 def detect(listing) -> int:
-    return count_existing(listing, _paths(listing))
+    return count_label_files(listing, label_path)
 
 
 def load(listing, loaded, origin: int = 0, paths: list[str] | None = None) -> None:
@@ -233,7 +229,7 @@ def load(listing, loaded, origin: int = 0, paths: list[str] | None = None) -> No
             read.width, read.height = image_size(ann.image_path)
         return read
 
-    load_each(loaded, listing, _paths(listing) if paths is None else paths, read_one)
+    load_each(loaded, listing, first_label_paths(listing, loaded, label_path) if paths is None else paths, read_one)
     seen = set().union(*(a.labels() for a in loaded.annotations)) if loaded.annotations else set()
     for name in sorted(seen - set(loaded.labels.names)):
         loaded.labels.add(name)
