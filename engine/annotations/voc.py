@@ -126,6 +126,8 @@ def _relative_path(image_path: Path, xml_path: Path) -> str:
 def _parse(xml_path: Path) -> ET.Element:
     data = read_label_bytes(xml_path)  # size-checked: a 200 MB XML is refused before parsing
     try:
+        if _without_declarations(data):
+            return ET.fromstring(data)  # no DTD: no entity to expand or fetch; the C parser, several times quicker
         return SafeET.fromstring(data)
     except ET.ParseError as exc:
         line, column = exc.position
@@ -133,6 +135,13 @@ def _parse(xml_path: Path) -> ET.Element:
         raise AnnotationError(xml_path, f"not valid XML: {problem}", f"line {line}, column {column}") from None
     except defusedxml.DefusedXmlException as exc:
         raise AnnotationError(xml_path, f"refused unsafe XML ({type(exc).__name__}: {exc})") from None
+
+
+def _without_declarations(data: bytes) -> bool:
+    """No ``<!`` anywhere (so no DOCTYPE, no ENTITY; comments and CDATA also take the careful path) in a file of an
+    ASCII-compatible encoding (UTF-16 and -32 would hide them from this byte search): plain ``xml.etree`` is as
+    safe as defusedxml on it, and several times quicker (defusedxml parses with the pure-Python parser)."""
+    return b"<!" not in data and b"\x00" not in data and not data.startswith((b"\xff\xfe", b"\xfe\xff"))
 
 
 def _read_object(obj: ET.Element, number: int, xml_path: Path, origin: int = 0) -> Box:
