@@ -53,20 +53,22 @@ def count_existing(listing, paths: list[str]) -> int:
 def count_label_files(listing, label_path: Callable[[Path], Path]) -> int:
     """How many of the listing's images have their label file (``label_path`` depending on the folder only, asked
     once per folder): the names looked up in the folder listings, no path built per image (detection)."""
-    from engine.annotations.listing import split_stem
+    from itertools import repeat
+    from operator import add
 
     count = 0
-    for directory, names in listing.images_by_folder().items():
-        example = label_path(Path(directory) / names[0])
+    for directory, stems in listing.stems_by_folder().items():
+        example = label_path(Path(directory) / listing.images_by_folder()[directory][0])
         files, suffix = listing.files_in(str(example.parent)), example.suffix
-        count += sum(split_stem(name) + suffix in files for name in names)
+        count += sum(map(files.__contains__, map(add, stems, repeat(suffix))))
     return count
 
 
 def first_label_paths(listing, loaded, label_path: Callable[[Path], Path]) -> list[str]:
     """The label paths of the images ``loaded`` holds: the listing's first ones (all of them, or only the first
     after ``load_folder(first_only=True)``)."""
-    return label_paths(listing.image_texts[:len(loaded.annotations)], label_path, per_folder=True)
+    images = [str(a.image_path) for a in loaded.annotations] if loaded.partial else listing.image_texts
+    return label_paths(images, label_path, per_folder=True)
 
 
 def load_each(loaded, listing, paths: list[str], read_one: Callable) -> None:

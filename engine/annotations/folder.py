@@ -58,9 +58,9 @@ def load_folder(folder: Path | str, format: str | None = None, pixel_origin: int
     format = _detect_format(listing) if format is None else format
     if format is not None and get_format(format).images is not None:
         listing.set_images(get_format(format).images(listing))  # lookups computed for what detection saw: gone
-    count = len(listing.image_texts)
+    count = listing.image_count()
     partial = first_only and count > 1 and (format is None or get_format(format).per_image)
-    images = [Path(listing.image_texts[0])] if partial else listing.images  # a quick look: one Path, not 100,000
+    images = [Path(listing.first_image_text())] if partial else listing.images  # a quick look: one Path, unsorted
     loaded = LoadedFolder([ImageAnnotation(image_path=p) for p in images], LabelSet(), [], format)
     loaded.image_count, loaded.partial = count, partial
     loaded.pixel_origin = pixel_origin

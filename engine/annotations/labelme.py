@@ -112,7 +112,7 @@ def _paths(listing) -> list[str]:
 
 
 def detect(listing) -> int:
-    folders = {text.rpartition(os.sep)[0] or os.sep for text in listing.image_texts}
+    folders = listing.images_by_folder()
     if not any(name.endswith(SUFFIX) for folder in folders for name in listing.files_in(folder)):
         return 0  # no JSON beside any image: not even the label paths are worth computing
     paths = [p for p in _paths(listing) if listing.has_file(p)]

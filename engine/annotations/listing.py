@@ -65,10 +65,11 @@ class FolderListing:
         return [name for name in self._files_in[folder] if is_image_name(name)]
 
     @cached_property
-    def image_texts(self) -> list[str]:
-        """:attr:`images` as strings (absolute paths): what per-image lookups use, no Path per image."""
+    def _found(self) -> list[tuple[str, str]]:
+        """(path relative to the folder with ``/``, absolute path) of each image found here, in no order."""
         folder = str(self.folder)
         found = [(name, folder + os.sep + name) for name in self.top_level_image_names]
+        below_texts = []
         images_dir = self.folder / IMAGES_DIR
         if images_dir.is_dir():
             base = len(folder) + 1
@@ -79,8 +80,24 @@ class FolderListing:
             for path in below:
                 if is_image_name(os.path.basename(path)):
                     found.append((path[base:].replace(os.sep, "/"), path))
-        found.sort(key=lambda item: natural_sort_key(item[0]))
-        return [path for _, path in found]
+                    below_texts.append(path)
+        self.__dict__["_below_texts"] = below_texts  # images_by_folder: the top level is known without a split
+        return found
+
+    @cached_property
+    def image_texts(self) -> list[str]:
+        """:attr:`images` as strings (absolute paths): what per-image lookups use, no Path per image."""
+        return [path for _, path in sorted(self._found, key=lambda item: natural_sort_key(item[0]))]
+
+    def image_count(self) -> int:
+        return len(self.__dict__["image_texts"]) if "image_texts" in self.__dict__ else len(self._found)
+
+    def first_image_text(self) -> str | None:
+        """``image_texts[0]`` without sorting them all (a quick look at a large folder)."""
+        if "image_texts" in self.__dict__:
+            return self.image_texts[0] if self.image_texts else None
+        found = self._found
+        return min(found, key=lambda item: natural_sort_key(item[0]))[1] if found else None
 
     @cached_property
     def images(self) -> list[Path]:
@@ -89,19 +106,35 @@ class FolderListing:
         return [Path(text) for text in self.image_texts]
 
     def images_by_folder(self) -> dict[str, list[str]]:
-        """The image names of each folder (as strings), in the images' order."""
+        """The image names of each folder (as strings; in no particular order: for counting and lookups)."""
         cached = self.__dict__.get("_images_by_folder")
         if cached is None:
             cached = self.__dict__["_images_by_folder"] = {}
-            for text in self.image_texts:
+            if "image_texts" in self.__dict__ and "_found" not in self.__dict__:  # a layout's own list
+                texts = self.image_texts
+            else:  # listed here: the top-level names need no split, nor a sort
+                self._found
+                if self.top_level_image_names:
+                    cached[str(self.folder)] = list(self.top_level_image_names)
+                texts = self.__dict__["_below_texts"]
+            for text in texts:
                 directory, name = split_path(text)
                 cached.setdefault(directory, []).append(name)
+        return cached
+
+    def stems_by_folder(self) -> dict[str, list[str]]:
+        """:meth:`images_by_folder` without the extensions (``a.jpg`` -> ``a``), for label file lookups."""
+        cached = self.__dict__.get("_stems_by_folder")
+        if cached is None:
+            cached = self.__dict__["_stems_by_folder"] = {
+                directory: [split_stem(name) for name in names] for directory, names in self.images_by_folder().items()}
         return cached
 
     def set_images(self, images: list[Path] | list[str]) -> None:
         """The dataset's images are these (a layout that lists its own; Paths or path strings): lookups computed
         for others are forgotten."""
-        for derived in ("images", "image_texts", "_label_paths", "_images_by_folder"):
+        for derived in ("images", "image_texts", "_label_paths", "_images_by_folder", "_stems_by_folder",
+                        "_below_texts", "_found"):
             self.__dict__.pop(derived, None)
         self.__dict__["image_texts"] = [image if isinstance(image, str) else str(image) for image in images]
         if images and not isinstance(images[0], str):  # Paths: kept (the same objects)

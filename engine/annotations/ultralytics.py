@@ -181,7 +181,8 @@ def load(listing, loaded) -> None:
     except AnnotationError as exc:
         loaded.errors.append(exc)
     # the label file of each image read (all of them, or the first alone: load_folder's first_only)
-    paths = [_label_text(text) for text in listing.image_texts[:len(loaded.annotations)]]
+    images = [str(a.image_path) for a in loaded.annotations] if loaded.partial else listing.image_texts
+    paths = [_label_text(text) for text in images]
     yolo.load(listing, loaded, paths=paths, classes_path=path)
 
 

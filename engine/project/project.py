@@ -90,7 +90,7 @@ class Project(DiskSync):
 
     @classmethod
     def _from_loaded(cls, folder: Path, loaded, settings: dict, errors: dict, saved_format: str | None,
-                     pixel_origin: int | None, read_only: bool) -> "Project":
+                     pixel_origin: int | None, read_only: bool, clean: bool = True) -> "Project":
         labels = LabelSet([n for n in settings.get("classes", []) if isinstance(n, str)])
         for name in loaded.labels:
             labels.add(name)
@@ -109,8 +109,10 @@ class Project(DiskSync):
 
         import os
 
-        clean_leftover_temp_files([folder, folder / SETTINGS_DIR, *{os.path.dirname(a.image_path) for a in loaded.annotations},
-                                   *{os.path.dirname(p) for p in loaded.label_files.values()}])
+        if clean:  # not for a preview: the project that follows it cleans
+            clean_leftover_temp_files([folder, folder / SETTINGS_DIR,
+                                       *{os.path.dirname(a.image_path) for a in loaded.annotations},
+                                       *{os.path.dirname(p) for p in loaded.label_files.values()}])
         project = cls(folder, loaded.annotations, labels, errors, label_format, settings, loaded.format)
         project.splits = loaded.splits
         project.problems = {key: [error] for key, error in errors.items() if key not in every} | every
@@ -457,7 +459,7 @@ class Opening:
         """A read-only project of ``loaded`` (from ``read(first_only=True)``) for showing, not editing: it holds no
         lock and writes nothing. Its ``image_count`` is the folder's number of images."""
         project = Project._from_loaded(self.folder, loaded, dict(self.settings), dict(self.errors),
-                                       self.saved_format, self.pixel_origin, read_only=True)
+                                       self.saved_format, self.pixel_origin, read_only=True, clean=False)
         project.lock_holder = None
         project.image_count = max(loaded.image_count, len(loaded.annotations))
         return project

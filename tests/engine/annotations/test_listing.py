@@ -71,3 +71,16 @@ def test_set_images_replaces_what_was_listed(tmp_path):
     mine = [folder / "a.jpg"]
     listing.set_images(mine)
     assert listing.images[0] is mine[0] and listing.image_texts == [str(folder / "a.jpg")]
+
+
+def test_first_image_without_sorting_is_the_first_of_the_sorted_list(tmp_path):
+    folder = make(tmp_path / "d", {"img10.jpg": b"", "img9.png": b"", "Img9.jpg": b"", "img9.jpg": b"",
+                                   "images/a/img1.jpg": b"", "b.txt": b""})
+    quick = FolderListing(folder)
+    assert quick.first_image_text() == FolderListing(folder).image_texts[0] == str(folder / "images" / "a" / "img1.jpg")
+    assert quick.image_count() == 5 and "image_texts" not in quick.__dict__  # nothing sorted for that
+    assert count_label_files(quick, voc_label_path) == 0
+    assert sorted(quick.images_by_folder()) == [str(folder), str(folder / "images" / "a")]
+    (folder / "images" / "a" / "img1.jpg").unlink()
+    top = FolderListing(folder)
+    assert top.first_image_text() == top.image_texts[0]
