@@ -38,7 +38,10 @@ class BackgroundOpen(QObject):
                 result = opening.read()
             except Exception as exc:  # handed to the GUI thread, which shows it
                 result = exc
-            self.read_done.emit(token, result)
+            try:
+                self.read_done.emit(token, result)
+            except RuntimeError:  # the window is gone (closed while this was read): nobody is waiting
+                pass
 
         threading.Thread(target=work, name=f"read labels {Path(opening.folder).name}", daemon=True).start()
         return token
