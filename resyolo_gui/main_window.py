@@ -12,7 +12,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
 
 from engine.project.project import Project, ProjectError
-from resyolo_gui.labelling import dialogs, lock_dialog
+from resyolo_gui.labelling import background_open, dialogs, lock_dialog
 from resyolo_gui.labelling.browser import ImageBrowser
 from resyolo_gui.canvas import AnnotationCanvas
 from resyolo_gui.labelling.classes import ClassPanel
@@ -43,6 +43,8 @@ class MainWindow(QMainWindow):
         self.saving.saved.connect(self._after_save)
         self.autosave_timer = self.saving.timer
         self.loader = ImageLoader(self)
+        self.background_open = background_open.BackgroundOpen(self)  # a large folder's labels, read meanwhile
+        self.background_open.read_done.connect(self._on_background_read)
         self.loader.loaded.connect(self._on_image_loaded)
         self.loader.preview_loaded.connect(self._on_preview_loaded)
         self.canvas = AnnotationCanvas(self)
@@ -72,6 +74,8 @@ class MainWindow(QMainWindow):
 
     # ----------------------------------------------------------------- project
     def set_project(self, project: Project | None) -> None:
+        self.background_open.cancel()  # a folder still being read is not wanted any more
+        self.canvas.set_view_only(False)
         self.loader.clear()
         if self.project is not None and self.project is not project:
             self.project.close()  # let go of the old folder's lock
@@ -101,25 +105,87 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     def open_folder(self, folder: Path | str | None = None) -> bool:
+        """Open ``folder`` (asked for when None). A large one shows its first image at once, view only, and is
+        ready for editing when all its labels are read (:mod:`resyolo_gui.labelling.background_open`)."""
         if folder is None:
             folder = QFileDialog.getExistingDirectory(self, "Open a folder of images")
             if not folder:
                 return False
         if not self.saving.save_before_leaving():
             return False
-        try:
-            project = lock_dialog.open_project(self, folder, self.project)  # a held folder: read-only or take over
+        if self.background_open.pending():
+            self.set_project(None)  # the folder being read is not wanted any more: its lock is let go
+        try:  # a held folder: read-only or take over
+            opening = lock_dialog.begin_open(self, folder, self.project)
         except ProjectError as exc:
-            QMessageBox.warning(self, "Cannot open folder", str(exc))
-            self.settings.remove_recent_folder(Path(folder))
-            fill_recent_menu(self)
+            return self._cannot_open(folder, exc)
+        if opening is None:
             return False
-        if project is None:
-            return False
+        try:
+            first = opening.read(first_only=True)
+            if first.partial and first.image_count > background_open.BACKGROUND_OPEN_IMAGES:
+                self._open_in_background(opening, first)
+                return True
+            loaded = opening.read() if first.partial else first
+        except ProjectError as exc:
+            opening.abandon()
+            return self._cannot_open(folder, exc)
+        self._opened(opening.finish(loaded))
+        return True
+
+    def labels_pending(self) -> bool:
+        """A folder is open in preview while its labels are read (nothing can be edited yet)."""
+        return self.background_open.pending()
+
+    def _cannot_open(self, folder, exc: ProjectError) -> bool:
+        QMessageBox.warning(self, "Cannot open folder", str(exc))
+        self.settings.remove_recent_folder(Path(folder))
+        fill_recent_menu(self)
+        return False
+
+    def _opened(self, project: Project) -> None:
         self.settings.add_recent_folder(project.folder)
         fill_recent_menu(self)
         self.set_project(project)
-        return True
+
+    def _open_in_background(self, opening, first) -> None:
+        """The first image of ``first`` shown view only; the whole folder read on a worker thread."""
+        from resyolo_gui.labelling.loader import decode_for_display, decode_preview
+
+        self.set_project(None)  # the old project lets go of its folder; nothing is editable meanwhile
+        preview = opening.preview(first)
+        ann = preview.annotations[0]
+        viewport, ratio = self.canvas.viewport().size(), self.canvas.devicePixelRatioF()
+        message = None
+        try:
+            decoded = decode_preview(ann.image_path, (round(viewport.width() * ratio), round(viewport.height() * ratio)))
+            image, full_size = decoded if decoded is not None else decode_for_display(ann.image_path)
+            ann.width, ann.height = full_size
+        except (OSError, ValueError, MemoryError) as exc:
+            image, message = None, f"Cannot show {Path(ann.image_path).name}: {exc}"
+        self.canvas.set_view_only(True)
+        self.canvas.set_image(image, ann, preview, message)
+        self.background_open.start(opening)
+        self._preview = preview  # what the canvas shows, until the project replaces it
+        self.position_label.setText(f"Image 1 of {preview.image_count:,}")
+        self.statusBar().showMessage(f"Reading the labels of {preview.image_count:,} images: "
+                                     "view only until they are all read…")
+        self.setWindowTitle(f"{Path(ann.image_path).name} — {Path(opening.folder).name} (reading labels…) — ResYOLO")
+
+    def _on_background_read(self, token: int, result) -> None:
+        opening = self.background_open.take(token)
+        if opening is None:
+            return  # another folder was opened meanwhile (its lock was let go then)
+        self._preview = None
+        self.canvas.set_view_only(False)
+        if isinstance(result, BaseException):
+            opening.abandon()
+            self.canvas.set_image(None, None, None, "Open a folder of images with File > Open Folder (Ctrl+O).")
+            self._update_title()
+            self._cannot_open(opening.folder, result if isinstance(result, ProjectError) else ProjectError(str(result)))
+            return
+        self.statusBar().clearMessage()
+        self._opened(opening.finish(result))
 
     def current_annotation(self):
         row = self.browser.current_row()
@@ -223,6 +289,7 @@ class MainWindow(QMainWindow):
         self.settings.save_window_geometry(self.saveGeometry())
         self.workspaces.save()
         self.loader.clear()
+        self.background_open.cancel()
         if self.project is not None:
             self.project.close()
         event.accept()

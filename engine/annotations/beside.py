@@ -16,20 +16,24 @@ def same_stem(suffix: str) -> Callable[[Path], Path]:
     return label_path
 
 
-def label_paths(images: list[Path], label_path: Callable[[Path], Path], per_folder: bool = False) -> list[str]:
-    """The label path of each image; ``per_folder``: ``label_path`` depends on the folder only, so it is asked
-    once per folder (YOLO asks the disk whether a ``labels/`` tree exists)."""
+def label_paths(images: list[Path] | list[str], label_path: Callable[[Path], Path],
+                per_folder: bool = False) -> list[str]:
+    """The label path of each image (Paths or strings); ``per_folder``: ``label_path`` depends on the folder
+    only, so it is asked once per folder (YOLO asks the disk whether a ``labels/`` tree exists)."""
     if not per_folder:
-        return [str(label_path(image)) for image in images]
+        return [str(label_path(Path(image))) for image in images]
+    from engine.annotations.listing import split_path, split_stem
+
     folders: dict[str, tuple[str, str]] = {}
     paths = []
     for image in images:
-        directory, name = os.path.split(str(image))
+        directory, name = split_path(image if isinstance(image, str) else str(image))
         found = folders.get(directory)
         if found is None:
             example = label_path(Path(directory) / name)
-            found = folders[directory] = (str(example.parent), example.suffix)
-        paths.append(os.path.join(found[0], os.path.splitext(name)[0] + found[1]))
+            parent = str(example.parent)
+            found = folders[directory] = (parent if parent.endswith(os.sep) else parent + os.sep, example.suffix)
+        paths.append(found[0] + split_stem(name) + found[1])
     return paths
 
 
@@ -38,12 +42,33 @@ def cached_label_paths(listing, key: str, label_path: Callable[[Path], Path]) ->
     loading alike."""
     cache = listing.__dict__.setdefault("_label_paths", {})
     if key not in cache:
-        cache[key] = label_paths(listing.images, label_path, per_folder=True)
+        cache[key] = label_paths(listing.image_texts, label_path, per_folder=True)
     return cache[key]
 
 
 def count_existing(listing, paths: list[str]) -> int:
     return sum(map(listing.has_file, paths))
+
+
+def count_label_files(listing, label_path: Callable[[Path], Path]) -> int:
+    """How many of the listing's images have their label file (``label_path`` depending on the folder only, asked
+    once per folder): the names looked up in the folder listings, no path built per image (detection)."""
+    from itertools import repeat
+    from operator import add
+
+    count = 0
+    for directory, stems in listing.stems_by_folder().items():
+        example = label_path(Path(directory) / listing.images_by_folder()[directory][0])
+        files, suffix = listing.files_in(str(example.parent)), example.suffix
+        count += sum(map(files.__contains__, map(add, stems, repeat(suffix))))
+    return count
+
+
+def first_label_paths(listing, loaded, label_path: Callable[[Path], Path]) -> list[str]:
+    """The label paths of the images ``loaded`` holds: the listing's first ones (all of them, or only the first
+    after ``load_folder(first_only=True)``)."""
+    images = [str(a.image_path) for a in loaded.annotations] if loaded.partial else listing.image_texts
+    return label_paths(images, label_path, per_folder=True)
 
 
 def load_each(loaded, listing, paths: list[str], read_one: Callable) -> None:

@@ -32,13 +32,21 @@ COCO_DEFAULT_NAME = "annotations.json"
 
 
 def read_coco_json(path: Path | str, image_root: Path | str | None = None,
-                   problems: list | None = None) -> tuple[list[ImageAnnotation], LabelSet]:
+                   problems: list | None = None, data: dict | None = None) -> tuple[list[ImageAnnotation], LabelSet]:
     """Read a COCO detection file. Raises :class:`AnnotationError` naming the entry at fault; with a
-    ``problems`` list, a bad annotation entry goes there instead and the others are kept."""
+    ``problems`` list, a bad annotation entry goes there instead and the others are kept. ``data``: the file
+    already parsed by :func:`load_coco_dict` (not read again)."""
     path = Path(path)
     root = Path(image_root) if image_root is not None else path.parent
-    data = load_coco_dict(path)
+    records, labels = _read_records(path, data if data is not None else load_coco_dict(path), problems)
+    for record in records:
+        record.image_path = root / record.image_path
+    return records, labels
 
+
+def _read_records(path: Path, data: dict, problems: list | None) -> tuple[list[ImageAnnotation], LabelSet]:
+    """:func:`read_coco_json` with each ``image_path`` the ``file_name`` as written (``/`` separators), a string:
+    100,000 images are not 100,000 Path joins."""
     category_names: dict[int, str] = {}
     for i, cat in enumerate(data["categories"]):
         where = f"categories[{i}]"
@@ -52,18 +60,24 @@ def read_coco_json(path: Path | str, image_root: Path | str | None = None,
 
     by_id: dict[int, ImageAnnotation] = {}
     for i, image in enumerate(data["images"]):
-        where = f"images[{i}]"
-        image_id = _field(image, "id", int, path, where)
+        image_id = image.get("id") if type(image) is dict else None
+        file_name = image.get("file_name") if type(image) is dict else None
+        if type(image_id) is not int or type(file_name) is not str or not file_name.strip():  # checked, named
+            where = f"images[{i}]"
+            image_id = _field(image, "id", int, path, where)
+            file_name = _field(image, "file_name", str, path, where)
         if image_id in by_id:
-            raise AnnotationError(path, f"image id {image_id} used twice", where)
+            raise AnnotationError(path, f"image id {image_id} used twice", f"images[{i}]")
         by_id[image_id] = ImageAnnotation(
-            image_path=root / _field(image, "file_name", str, path, where).replace("\\", "/"),
+            image_path=file_name.replace("\\", "/"),
             width=int(image.get("width") or 0),
             height=int(image.get("height") or 0),
             verified=bool(image.get("verified", False)),
         )
 
     for i, entry in enumerate(data["annotations"]):
+        if _read_usual_annotation(entry, by_id, category_names):
+            continue
         try:
             _read_annotation(entry, i, by_id, category_names, path)
         except AnnotationError as exc:
@@ -71,6 +85,36 @@ def read_coco_json(path: Path | str, image_root: Path | str | None = None,
                 raise
             problems.append(exc)
     return list(by_id.values()), labels
+
+
+def _read_usual_annotation(entry, by_id: dict, category_names: dict) -> bool:
+    """The quick path of :func:`_read_annotation` for a valid entry (whole-number ids of known images and
+    categories, four finite numbers with a positive size): True when it was read. Anything else, False: the
+    checked path then reads it or names what is wrong."""
+    if type(entry) is not dict:
+        return False
+    bbox, image_id, category_id = entry.get("bbox"), entry.get("image_id"), entry.get("category_id")
+    if type(bbox) is not list or len(bbox) != 4 or type(image_id) is not int or type(category_id) is not int:
+        return False
+    ann, name = by_id.get(image_id), category_names.get(category_id)
+    if ann is None or name is None:
+        return False
+    x, y, w, h = bbox
+    if not (type(x) in _NUMBER_TYPES and type(y) in _NUMBER_TYPES and type(w) in _NUMBER_TYPES
+            and type(h) in _NUMBER_TYPES):
+        return False
+    try:
+        x, y, w, h = float(x), float(y), float(w), float(h)
+    except OverflowError:
+        return False
+    if not (w > 0 and h > 0 and math.isfinite(x + y + w + h)):
+        return False
+    difficult = bool(entry.get("iscrowd", 0)) or bool(entry.get("difficult", 0))
+    ann.boxes.append(Box(name, x, y, x + w, y + h, difficult=difficult))
+    return True
+
+
+_NUMBER_TYPES = (int, float)  # compared by type(): bool (a subclass of int) is not a number here
 
 
 def _read_annotation(entry, i: int, by_id: dict, category_names: dict, path: Path) -> None:
@@ -227,11 +271,20 @@ def json_candidates(listing) -> list[tuple[Path, dict | None]]:
 
     Valid JSON of another shape is not a candidate at all, and a JSON named like an image beside it
     (labelme writes one per image) is not even opened: a labelme folder would otherwise be parsed in full.
+    Parsed once per listing: detecting the format and loading it share the result.
     """
+    cache = listing.__dict__.setdefault("_coco_candidates", [])
+    if not cache:
+        cache.append(_json_candidates(listing))
+    return cache[0]
+
+
+def _json_candidates(listing) -> list[tuple[Path, dict | None]]:
     folder = listing.folder
-    image_stems = {os.path.splitext(name)[0] for name in listing.top_level_image_names}
-    names = [name for name in listing.files_in(str(folder))
-             if name.endswith(".json") and name[:-len(".json")] not in image_stems]
+    names = [name for name in listing.files_in(str(folder)) if name.endswith(".json")]
+    if names:  # no JSON at the top: no stem of 100,000 images to compute
+        image_stems = {os.path.splitext(name)[0] for name in listing.top_level_image_names}
+        names = [name for name in names if name[:-len(".json")] not in image_stems]
     paths = [folder / name for name in sorted(names, key=natural_sort_key)]
     annotations_dir = folder / "annotations"
     paths += [annotations_dir / n for n in sorted(listing.files_in(str(annotations_dir)), key=natural_sort_key)
@@ -313,8 +366,9 @@ def load(listing, loaded) -> None:
         # COCO 2017: instances_train2017.json describes the images of train2017/ beside annotations/
         roots = [root] + ([root / split] if (root / split).is_dir() else []) + \
                 ([root / "images" / split] if (root / "images" / split).is_dir() else [])
+        data = next(d for p, d in candidates if p == coco_path)
         try:
-            records, labels = read_coco_json(coco_path, root, loaded.errors)
+            records, labels = _read_records(coco_path, data, loaded.errors)
         except AnnotationError as exc:
             loaded.errors.append(exc)
             continue
@@ -324,26 +378,27 @@ def load(listing, loaded) -> None:
         root_text, root_texts = str(root), [str(r) for r in roots]
         for record in records:
             # Strings and the folder listing, not Path joins and a stat per image: 100,000 images in seconds
-            text = str(record.image_path)
-            relative = text[len(root_text) + 1:] if text.startswith(root_text + os.sep) else \
+            file_name = record.image_path  # as written in the file ('/' separators), relative to ``root``
+            text = os.path.join(root_text, file_name)
+            relative = os.path.normpath(file_name) if not os.path.isabs(file_name) else \
                 os.path.relpath(text, root_text)
-            relative = os.path.normpath(relative)
             found = next((c for c in (os.path.join(r, relative) for r in root_texts) if listing.has_file(c)), None)
             if found is not None and not os.path.isabs(relative) and not relative.startswith(".."):
                 key = os.path.normcase(found)  # already absolute and normalised
             else:
                 key = os.path.normcase(os.path.abspath(found or text))
-            found = Path(found) if found is not None else None
             i = position.get(key)
-            if i is None and len(by_name.get(record.image_path.name, [])) == 1:
-                i = by_name[record.image_path.name][0]  # file_name relative to another root: match by name
+            base_name = os.path.basename(file_name.rstrip("/"))
+            if i is None and len(by_name.get(base_name, [])) == 1:
+                i = by_name[base_name][0]  # file_name relative to another root: match by name
             if i is None:
                 if found is not None:  # an image outside the places we scan: still part of the dataset
-                    record.image_path = found
+                    record.image_path = Path(found)
                     loaded.annotations.append(record)
                     i = len(loaded.annotations) - 1
                     position[os.path.normcase(os.path.abspath(found))] = i
                 else:
+                    record.image_path = Path(text)
                     loaded.errors.append(AnnotationError(coco_path, f"image file not found: {record.image_path}",
                                                          f"images: {record.image_path.name}"))
                     continue

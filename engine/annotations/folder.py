@@ -45,18 +45,24 @@ def detect_format(folder: Path | str) -> str | None:
     return _detect_format(FolderListing(_existing_folder(folder)))
 
 
-def load_folder(folder: Path | str, format: str | None = None, pixel_origin: int | None = None) -> LoadedFolder:
+def load_folder(folder: Path | str, format: str | None = None, pixel_origin: int | None = None,
+                first_only: bool = False) -> LoadedFolder:
     """Every image in ``folder`` with its labels (none if unlabelled). Bad label files go to ``errors``.
-    ``pixel_origin``: VOC coordinates counted from 0 (labelImg) or 1 (the devkit); None: the format's default."""
+    ``pixel_origin``: VOC coordinates counted from 0 (labelImg) or 1 (the devkit); None: the format's default.
+    ``first_only``: the first image alone with its labels (a quick look at a large folder; ``image_count`` says
+    how many there are), for formats with one label file per image; a dataset file (COCO, CVAT) is read whole."""
     folder = _existing_folder(folder)
     if format is not None:
         get_format(format)  # unknown name: ValueError listing the known ones
     listing = FolderListing(folder)  # listed once; detection and loading both look label files up in it
     format = _detect_format(listing) if format is None else format
     if format is not None and get_format(format).images is not None:
-        listing.images = get_format(format).images(listing)
-        listing.__dict__.pop("_label_paths", None)  # computed for the images detection saw
-    loaded = LoadedFolder([ImageAnnotation(image_path=p) for p in listing.images], LabelSet(), [], format)
+        listing.set_images(get_format(format).images(listing))  # lookups computed for what detection saw: gone
+    count = listing.image_count()
+    partial = first_only and count > 1 and (format is None or get_format(format).per_image)
+    images = [Path(listing.first_image_text())] if partial else listing.images  # a quick look: one Path, unsorted
+    loaded = LoadedFolder([ImageAnnotation(image_path=p) for p in images], LabelSet(), [], format)
+    loaded.image_count, loaded.partial = count, partial
     loaded.pixel_origin = pixel_origin
     if format is None:
         classes_path = find_classes_txt(folder, listing)

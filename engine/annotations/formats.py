@@ -32,6 +32,8 @@ class LoadedFolder:
     fingerprints: dict[Path, tuple] = field(default_factory=dict)  # label file -> Fingerprint(size, mtime_ns, hash) read
     pixel_origin: int | None = None  # VOC coordinates: the project's choice (None: the format's default)
     declared_classes: list[str] | None = None  # the names of the class list file, when there is one
+    image_count: int = 0  # images the folder listing found (more than ``annotations`` when ``partial``)
+    partial: bool = False  # only the first image was read (``load_folder(first_only=True)``)
 
 
 @dataclass(frozen=True)

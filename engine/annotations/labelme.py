@@ -112,7 +112,7 @@ def _paths(listing) -> list[str]:
 
 
 def detect(listing) -> int:
-    folders = {os.path.dirname(str(image)) for image in listing.images}
+    folders = listing.images_by_folder()
     if not any(name.endswith(SUFFIX) for folder in folders for name in listing.files_in(folder)):
         return 0  # no JSON beside any image: not even the label paths are worth computing
     paths = [p for p in _paths(listing) if listing.has_file(p)]

@@ -18,7 +18,6 @@ import os
 from pathlib import Path
 
 from engine.io.atomic import atomic_write_text
-from engine.annotations.beside import label_paths
 from engine.annotations.listing import is_image_name, natural_sort_key
 from engine.annotations.records import AnnotationError, ImageAnnotation, LabelSet
 from engine.annotations.limits import read_label_text
@@ -29,12 +28,18 @@ SPLIT_KEYS = ("train", "val", "test")
 
 
 def label_path(image_path: Path) -> Path:
-    text = str(image_path)
-    marker = f"{os.sep}images{os.sep}"
-    if marker in text:
-        head, tail = text.rsplit(marker, 1)
+    return Path(_label_text(str(image_path)))
+
+
+_MARKER = f"{os.sep}images{os.sep}"
+
+
+def _label_text(text: str) -> str:
+    """:func:`label_path` on strings (called per image: no Path)."""
+    if _MARKER in text:
+        head, tail = text.rsplit(_MARKER, 1)
         text = f"{head}{os.sep}labels{os.sep}{tail}"
-    return Path(os.path.splitext(text)[0] + ".txt")
+    return os.path.splitext(text)[0] + ".txt"
 
 
 def find_data_yaml(folder: Path | str) -> Path | None:
@@ -97,14 +102,19 @@ def dataset_root(data: dict, yaml_path: Path) -> Path:
 
 
 def split_images(data: dict, yaml_path: Path) -> dict[str, list[Path]]:
+    return {key: [Path(text) for text in texts] for key, texts in _split_texts(data, yaml_path).items()}
+
+
+def _split_texts(data: dict, yaml_path: Path) -> dict[str, list[str]]:
+    """:func:`split_images` as path strings (100,000 Paths cost a second; the images' own are made once)."""
     root = dataset_root(data, yaml_path)
     splits = {}
-    listed: dict[Path, list[Path]] = {}  # val: images/train as well (a common shortcut): listed once
+    listed: dict[Path, list[str]] = {}  # val: images/train as well (a common shortcut): listed once
     for key in SPLIT_KEYS:
         value = data.get(key)
         if not value:
             continue
-        images: list[Path] = []
+        images: list[str] = []
         for entry in value if isinstance(value, list) else [value]:
             target = Path(os.path.normpath(root / str(entry)))
             if not target.exists() and str(entry).startswith("../"):
@@ -116,15 +126,15 @@ def split_images(data: dict, yaml_path: Path) -> dict[str, list[Path]]:
     return splits
 
 
-def _images_of(target: Path) -> list[Path]:
+def _images_of(target: Path) -> list[str]:
     if target.is_file() and target.suffix == ".txt":  # a list of images, relative to the list's folder
         lines = [ln.strip() for ln in read_label_text(target).splitlines() if ln.strip() and not ln.startswith("#")]
-        return [Path(os.path.normpath(target.parent / ln)) for ln in lines]
-    found = []  # strings, sorted, then one Path each: 100,000 Path joins and as_posix() cost seconds
+        return [os.path.normpath(target.parent / ln) for ln in lines]
+    found = []  # strings, sorted: 100,000 Path joins and as_posix() cost seconds
     for directory, subdirectories, files in os.walk(target, onerror=lambda _e: None):
         found += [os.path.join(directory, f) for f in files if is_image_name(f)]
     found.sort(key=lambda p: natural_sort_key(p.replace(os.sep, "/")))
-    return [Path(p) for p in found]
+    return found
 
 
 # ---- the format table entry ---------------------------------------------------------------------------------
@@ -135,14 +145,15 @@ def _yaml(listing) -> Path | None:
     return find_data_yaml(listing.folder)
 
 
-def _splits(listing, data: dict, path: Path) -> dict[str, list[Path]]:
-    """The data.yaml's splits, listed once per folder listing (detection, the image list and loading ask)."""
-    if listing.splits is None:
-        listing.splits = split_images(data, path)
-    return listing.splits
+def _splits(listing, data: dict, path: Path) -> dict[str, list[str]]:
+    """The data.yaml's splits (path strings), listed once per folder listing (the image list and loading ask)."""
+    cached = listing.__dict__.get("_ultralytics_splits")
+    if cached is None:
+        cached = listing.__dict__["_ultralytics_splits"] = _split_texts(data, path)
+    return cached
 
 
-def images(listing) -> list[Path]:
+def images(listing) -> list[Path] | list[str]:
     path = _yaml(listing)
     try:
         splits = _splits(listing, read_data_yaml(path), path)
@@ -162,10 +173,17 @@ def load(listing, loaded) -> None:
     try:
         data = read_data_yaml(path)
         loaded.labels = LabelSet(class_names(data, path))
-        loaded.splits = _splits(listing, data, path)
+        if listing.splits is not None:  # known (a reload): the dataset is not listed again
+            loaded.splits = listing.splits
+        elif not loaded.partial:  # each split's images: the listing's own Path objects (one per image)
+            by_text = dict(zip(listing.image_texts, listing.images))
+            loaded.splits = {key: [by_text[t] for t in texts] for key, texts in _splits(listing, data, path).items()}
     except AnnotationError as exc:
         loaded.errors.append(exc)
-    yolo.load(listing, loaded, paths=label_paths(listing.images, label_path), classes_path=path)
+    # the label file of each image read (all of them, or the first alone: load_folder's first_only)
+    images = [str(a.image_path) for a in loaded.annotations] if loaded.partial else listing.image_texts
+    paths = [_label_text(text) for text in images]
+    yolo.load(listing, loaded, paths=paths, classes_path=path)
 
 
 def write(ann: ImageAnnotation, labels: LabelSet, target: Path | None = None, warnings: list | None = None) -> Path:

@@ -24,7 +24,7 @@ import defusedxml
 import defusedxml.ElementTree as SafeET
 
 from engine.io.atomic import atomic_write_text
-from engine.annotations.beside import cached_label_paths, count_existing, image_size, load_each, same_stem
+from engine.annotations.beside import count_label_files, first_label_paths, image_size, load_each, same_stem
 from engine.annotations.clipping import boxes_to_write
 from engine.annotations.limits import read_label_bytes
 from engine.annotations.records import AnnotationError, Box, ImageAnnotation
@@ -126,6 +126,8 @@ def _relative_path(image_path: Path, xml_path: Path) -> str:
 def _parse(xml_path: Path) -> ET.Element:
     data = read_label_bytes(xml_path)  # size-checked: a 200 MB XML is refused before parsing
     try:
+        if _without_declarations(data):
+            return ET.fromstring(data)  # no DTD: no entity to expand or fetch; the C parser, several times quicker
         return SafeET.fromstring(data)
     except ET.ParseError as exc:
         line, column = exc.position
@@ -133,6 +135,13 @@ def _parse(xml_path: Path) -> ET.Element:
         raise AnnotationError(xml_path, f"not valid XML: {problem}", f"line {line}, column {column}") from None
     except defusedxml.DefusedXmlException as exc:
         raise AnnotationError(xml_path, f"refused unsafe XML ({type(exc).__name__}: {exc})") from None
+
+
+def _without_declarations(data: bytes) -> bool:
+    """No ``<!`` anywhere (so no DOCTYPE, no ENTITY; comments and CDATA also take the careful path) in a file of an
+    ASCII-compatible encoding (UTF-16 and -32 would hide them from this byte search): plain ``xml.etree`` is as
+    safe as defusedxml on it, and several times quicker (defusedxml parses with the pure-Python parser)."""
+    return b"<!" not in data and b"\x00" not in data and not data.startswith((b"\xff\xfe", b"\xfe\xff"))
 
 
 def _read_object(obj: ET.Element, number: int, xml_path: Path, origin: int = 0) -> Box:
@@ -215,12 +224,8 @@ def _touches_border(x1: int, y1: int, x2: int, y2: int, ann: ImageAnnotation) ->
 
 
 # ---- the format table entry ---------------------------------------------------------------------------------
-def _paths(listing) -> list[str]:
-    return cached_label_paths(listing, "voc", label_path)
-
-
 def detect(listing) -> int:
-    return count_existing(listing, _paths(listing))
+    return count_label_files(listing, label_path)
 
 
 def load(listing, loaded, origin: int = 0, paths: list[str] | None = None) -> None:
@@ -233,7 +238,7 @@ def load(listing, loaded, origin: int = 0, paths: list[str] | None = None) -> No
             read.width, read.height = image_size(ann.image_path)
         return read
 
-    load_each(loaded, listing, _paths(listing) if paths is None else paths, read_one)
+    load_each(loaded, listing, first_label_paths(listing, loaded, label_path) if paths is None else paths, read_one)
     seen = set().union(*(a.labels() for a in loaded.annotations)) if loaded.annotations else set()
     for name in sorted(seen - set(loaded.labels.names)):
         loaded.labels.add(name)

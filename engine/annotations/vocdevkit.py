@@ -80,7 +80,8 @@ def detect(listing) -> int:
 
 def load(listing, loaded) -> None:
     loaded.splits = listing.splits if listing.splits is not None else splits(listing.folder)
-    voc.load(listing, loaded, origin=ORIGIN, paths=[str(label_path(p)) for p in listing.images])
+    # the label file of each image read (all, or the first alone: load_folder's first_only)
+    voc.load(listing, loaded, origin=ORIGIN, paths=[str(label_path(p)) for p in listing.images[:len(loaded.annotations)]])
 
 
 def write(ann: ImageAnnotation, labels: LabelSet, target: Path | None = None, warnings: list | None = None,

@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 
 from engine.io.atomic import atomic_write_text
-from engine.annotations.beside import cached_label_paths, count_existing, image_size, load_each
+from engine.annotations.beside import count_label_files, first_label_paths, image_size, load_each
 from engine.annotations.clipping import boxes_to_write
 from engine.annotations.limits import read_label_text
 from engine.annotations.listing import natural_sort_key
@@ -194,12 +194,8 @@ def write_class_names(path: Path, names: list[str]) -> None:
 
 
 # ---- the format table entry ---------------------------------------------------------------------------------
-def _paths(listing) -> list[str]:
-    return cached_label_paths(listing, "yolo", yolo_label_path)
-
-
 def detect(listing) -> int:
-    count = count_existing(listing, _paths(listing))
+    count = count_label_files(listing, yolo_label_path)
     if count:
         return count
     return 1 if find_classes_txt(listing.folder, listing) is not None or listing.has_dir(listing.folder / "labels") else 0
@@ -207,7 +203,7 @@ def detect(listing) -> int:
 
 def load(listing, loaded, paths: list[str] | None = None, classes_path: Path | None = None) -> None:
     """Read every image's txt. The class list is ``loaded.labels`` if set (data.yaml), else ``classes.txt``."""
-    paths = _paths(listing) if paths is None else paths
+    paths = first_label_paths(listing, loaded, yolo_label_path) if paths is None else paths
     if not loaded.labels.names:
         classes_path = classes_path or find_classes_txt(listing.folder, listing)
         if classes_path is not None:
@@ -215,7 +211,8 @@ def load(listing, loaded, paths: list[str] | None = None, classes_path: Path | N
                 loaded.labels = read_classes_txt(classes_path)
             except AnnotationError as exc:
                 loaded.errors.append(exc)
-        elif any(listing.has_file(p) for p in paths):
+        elif count_label_files(listing, yolo_label_path) if len(paths) < len(listing.image_texts) else \
+                any(listing.has_file(p) for p in paths):
             loaded.errors.append(AnnotationError(listing.folder / CLASSES_FILE, "missing: it names the class ids "
                                                  "used in the YOLO txt files"))
 

@@ -99,7 +99,7 @@ class DiskSync:
         from engine.annotations.listing import FolderListing
 
         listing = FolderListing(self.folder)
-        listing.images = [Path(a.image_path) for a in anns]
+        listing.set_images([Path(a.image_path) for a in anns])
         listing.splits = self.splits  # known: a layout need not list its whole dataset again
         loaded = LoadedFolder([ImageAnnotation(image_path=Path(a.image_path)) for a in anns], LabelSet(), [],
                               self.format)

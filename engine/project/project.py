@@ -20,7 +20,7 @@ from engine.project.disk import DiskSync
 from engine.project.settings import (SETTINGS_DIR, SETTINGS_FILE, backup_path_for, clean_train_settings, keep_backup,
                                      read_settings, settings_path, settings_text, write_settings, write_train_settings)
 
-__all__ = ["DEFAULT_PALETTE", "LABEL_FORMATS", "Project", "ProjectError", "SETTINGS_DIR", "SETTINGS_FILE",
+__all__ = ["DEFAULT_PALETTE", "LABEL_FORMATS", "Opening", "Project", "ProjectError", "SETTINGS_DIR", "SETTINGS_FILE",
            "SaveError", "backup_path_for"]
 LABEL_FORMATS = format_names(project_writable=True)  # the formats a project saves into in place (COCO, CVAT too)
 DEFAULT_FORMAT = "voc"  # a new folder: VOC XML beside the images
@@ -79,29 +79,18 @@ class Project(DiskSync):
     def open(cls, folder: Path | str, read_only: bool = False, take_over: bool = False) -> "Project":
         """Open ``folder`` and hold its lock (:mod:`engine.project.lock`): another live process holding it raises
         :class:`~engine.project.lock.ProjectLocked` unless ``read_only`` (nothing is then saved) or
-        ``take_over``."""
-        from engine.annotations.folder import load_folder  # deferred: keeps `import engine.project.project` light
-
-        folder = Path(folder).expanduser()
-        if folder.is_file() and folder.suffix in (".yaml", ".yml"):  # an Ultralytics data.yaml: its dataset
-            folder = folder.parent
-        if not folder.exists():
-            raise ProjectError(f"Folder not found: {folder}")
-        if not folder.is_dir():
-            raise ProjectError(f"Not a folder: {folder}")
-        folder = folder.resolve()
-        if not read_only:
-            from engine.project.lock import acquire
-
-            acquire(folder, take_over=take_over)  # ProjectLocked names the holder
-        errors: dict[Path, AnnotationError] = {}
-        settings = read_settings(folder, errors)
-        saved_format = settings.get("label_format") if settings.get("label_format") in LABEL_FORMATS else None
-        pixel_origin = settings.get("voc_pixel_origin") if settings.get("voc_pixel_origin") in (0, 1) else None
+        ``take_over``. The three steps of :class:`Opening` in a row."""
+        opening = Opening(folder, read_only=read_only, take_over=take_over)
         try:
-            loaded = load_folder(folder, format=saved_format, pixel_origin=pixel_origin)
-        except OSError as exc:
-            raise ProjectError(f"Cannot read folder {folder}: {exc.strerror or exc}") from exc
+            loaded = opening.read()
+        except BaseException:
+            opening.abandon()
+            raise
+        return opening.finish(loaded)
+
+    @classmethod
+    def _from_loaded(cls, folder: Path, loaded, settings: dict, errors: dict, saved_format: str | None,
+                     pixel_origin: int | None, read_only: bool, clean: bool = True) -> "Project":
         labels = LabelSet([n for n in settings.get("classes", []) if isinstance(n, str)])
         for name in loaded.labels:
             labels.add(name)
@@ -120,8 +109,10 @@ class Project(DiskSync):
 
         import os
 
-        clean_leftover_temp_files([folder, folder / SETTINGS_DIR, *{os.path.dirname(a.image_path) for a in loaded.annotations},
-                                   *{os.path.dirname(p) for p in loaded.label_files.values()}])
+        if clean:  # not for a preview: the project that follows it cleans
+            clean_leftover_temp_files([folder, folder / SETTINGS_DIR,
+                                       *{os.path.dirname(a.image_path) for a in loaded.annotations},
+                                       *{os.path.dirname(p) for p in loaded.label_files.values()}])
         project = cls(folder, loaded.annotations, labels, errors, label_format, settings, loaded.format)
         project.splits = loaded.splits
         project.problems = {key: [error] for key, error in errors.items() if key not in every} | every
@@ -417,6 +408,73 @@ class Project(DiskSync):
 
         self.warnings += warnings
         self._fingerprints[target] = of_file(target)  # what we wrote is what the next save expects
+
+
+class Opening:
+    """Opening a project in three steps, so that the slow one can run on another thread (the app reads a large
+    folder's label files in the background while it shows the first image):
+
+    1. ``Opening(folder, read_only, take_over)``: the folder checked, its lock taken (raises
+       :class:`~engine.project.lock.ProjectLocked` as :meth:`Project.open` does) and its settings read. Quick.
+    2. :meth:`read`: every label file (or only the first image's, ``first_only``). Touches no shared state: safe
+       on a worker thread. :meth:`preview` is a read-only :class:`Project` of the first image only, for showing.
+    3. :meth:`finish`: the :class:`Project` of what :meth:`read` returned, holding the lock. Or :meth:`abandon`:
+       the lock let go, nothing opened.
+    """
+
+    def __init__(self, folder: Path | str, read_only: bool = False, take_over: bool = False):
+        folder = Path(folder).expanduser()
+        if folder.is_file() and folder.suffix in (".yaml", ".yml"):  # an Ultralytics data.yaml: its dataset
+            folder = folder.parent
+        if not folder.exists():
+            raise ProjectError(f"Folder not found: {folder}")
+        if not folder.is_dir():
+            raise ProjectError(f"Not a folder: {folder}")
+        self.folder = folder = folder.resolve()
+        self.read_only = read_only
+        if not read_only:
+            from engine.project.lock import acquire, hold_here
+
+            acquire(folder, take_over=take_over)  # ProjectLocked names the holder
+            hold_here(folder, self)  # held while the labels are read: another window of this process is told so
+        self.errors: dict[Path, AnnotationError] = {}
+        self.settings = read_settings(folder, self.errors)
+        settings = self.settings
+        self.saved_format = settings.get("label_format") if settings.get("label_format") in LABEL_FORMATS else None
+        self.pixel_origin = settings.get("voc_pixel_origin") if settings.get("voc_pixel_origin") in (0, 1) else None
+
+    def read(self, first_only: bool = False):
+        """The folder's images and labels (a :class:`~engine.annotations.formats.LoadedFolder`); with
+        ``first_only``, the labels of the first image alone (per-image formats; a dataset file is read whole).
+        Raises :class:`ProjectError` when the folder cannot be read."""
+        from engine.annotations.folder import load_folder  # deferred: keeps `import engine.project.project` light
+
+        try:
+            return load_folder(self.folder, format=self.saved_format, pixel_origin=self.pixel_origin,
+                               first_only=first_only)
+        except OSError as exc:
+            raise ProjectError(f"Cannot read folder {self.folder}: {exc.strerror or exc}") from exc
+
+    def preview(self, loaded) -> Project:
+        """A read-only project of ``loaded`` (from ``read(first_only=True)``) for showing, not editing: it holds no
+        lock and writes nothing. Its ``image_count`` is the folder's number of images."""
+        project = Project._from_loaded(self.folder, loaded, dict(self.settings), dict(self.errors),
+                                       self.saved_format, self.pixel_origin, read_only=True, clean=False)
+        project.lock_holder = None
+        project.image_count = max(loaded.image_count, len(loaded.annotations))
+        return project
+
+    def finish(self, loaded) -> Project:
+        """The project of ``loaded`` (from :meth:`read`), holding the folder's lock unless read-only."""
+        return Project._from_loaded(self.folder, loaded, self.settings, self.errors, self.saved_format,
+                                    self.pixel_origin, self.read_only)
+
+    def abandon(self) -> None:
+        """Nothing is opened after all: let go of the lock this opening took."""
+        if not self.read_only:
+            from engine.project.lock import release
+
+            release(self.folder, owner=self)
 
 
 def _errors_by_image(errors: list[AnnotationError], annotations: list[ImageAnnotation],

@@ -192,7 +192,21 @@ class BoxEditing:
         self.set_difficult_of_selection(not all(b.difficult for b in boxes))
 
     # ----------------------------------------------------------------- internals
+    def set_view_only(self, view_only: bool) -> None:
+        """Show the boxes but take no edit (a large folder's first image while its labels are still being read:
+        that project is a preview, replaced by the real one)."""
+        self._view_only = view_only
+        self.scene().clearSelection()
+        self._sync_items()
+        self._update_action_states()
+
+    def is_view_only(self) -> bool:
+        return getattr(self, "_view_only", False)
+
     def _editable(self) -> bool:
+        return not self.is_view_only() and self._shows_boxes()
+
+    def _shows_boxes(self) -> bool:
         return self._ann is not None and self._project is not None and self.has_image()
 
     def _switch_annotation(self, ann: ImageAnnotation | None, project) -> None:
@@ -227,7 +241,7 @@ class BoxEditing:
 
     def _sync_items(self) -> None:
         """Make the items mirror ``ann.boxes``: drop items of removed boxes, add new ones, refresh all."""
-        boxes = self._ann.boxes if self._editable() else []
+        boxes = self._ann.boxes if self._shows_boxes() else []
         alive = {id(b): b for b in boxes}
         for key, item in list(self._items.items()):
             if alive.get(key) is not item.box:
@@ -247,6 +261,8 @@ class BoxEditing:
         self._update_action_states()
 
     def _selected_items(self) -> list[BoxItem]:
+        if self.is_view_only():
+            return []
         items = [i for i in self.scene().selectedItems() if isinstance(i, BoxItem)]
         return sorted(items, key=lambda i: i.zValue())
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
-from engine.project.project import Project
+from engine.project.project import Opening, Project
 from engine.project.lock import ProjectLocked
 
 READ_ONLY, TAKE_OVER, CANCEL = "read_only", "take_over", "cancel"
@@ -45,16 +45,27 @@ def open_project(parent: QWidget | None, folder: Path | str, current: Project | 
                  ask=None) -> Project | None:
     """Open ``folder`` for a window whose project is ``current``; None if the user cancelled. Raises what
     :meth:`Project.open` raises besides :class:`ProjectLocked` (a missing folder: ProjectError)."""
+    return _with_lock_choice(parent, folder, current, ask, Project.open)
+
+
+def begin_open(parent: QWidget | None, folder: Path | str, current: Project | None = None,
+               ask=None) -> Opening | None:
+    """:func:`open_project` in steps: the lock taken (asking as it does) and the settings read, the labels not
+    yet (:class:`~engine.project.project.Opening`); None if the user cancelled."""
+    return _with_lock_choice(parent, folder, current, ask, Opening)
+
+
+def _with_lock_choice(parent, folder, current, ask, open_with):
     if current is not None and not current.read_only and _same_folder(current.folder, folder):
-        return Project.open(folder, take_over=True)  # this window reopening its own folder: its own lock
+        return open_with(folder, take_over=True)  # this window reopening its own folder: its own lock
     try:
-        return Project.open(folder)
+        return open_with(folder)
     except ProjectLocked as exc:
         choice = (ask or ask_locked)(parent, exc)
     if choice == READ_ONLY:
-        return Project.open(folder, read_only=True)
+        return open_with(folder, read_only=True)
     if choice == TAKE_OVER:
-        return Project.open(folder, take_over=True)
+        return open_with(folder, take_over=True)
     return None
 
 

@@ -136,3 +136,40 @@ def test_update_starts_a_new_file(tmp_path):
     ann = ImageAnnotation(tmp_path / "a.jpg", 10, 10, [Box("cat", 1, 1, 2, 2)])
     update_coco_json(path, ann, LABELS)
     assert read_coco_json(path) == ([ann], LABELS)
+
+
+def test_quick_path_reads_exactly_what_the_checked_path_reads(tmp_path, monkeypatch):
+    """Valid entries take a quick path (100,000 images in seconds); every entry, odd or bad, must come out as the
+    checked path alone reads it, with the same problems named."""
+    import engine.annotations.coco as coco
+
+    entries = [{"image_id": 1, "category_id": 1, "bbox": [1, 2, 3, 4]},
+               {"image_id": 1, "category_id": 2, "bbox": [1.5, 2, 3.25, 4], "iscrowd": 1},
+               {"image_id": 2.0, "category_id": 1, "bbox": [0, 0, 1, 1]},  # a whole float id: accepted
+               {"image_id": 2, "category_id": 1.0, "bbox": [0, 0, 1, 1], "difficult": 1},
+               {"image_id": True, "category_id": 1, "bbox": [0, 0, 1, 1]},  # bool: not an id
+               {"image_id": 1, "category_id": 1, "bbox": [0, 0, True, 1]},
+               {"image_id": 1, "category_id": 1, "bbox": [0, 0, "1", 1]},
+               {"image_id": 1, "category_id": 1, "bbox": [0, 0, 0, 1]},
+               {"image_id": 1, "category_id": 1, "bbox": [0, 0, -2, 1]},
+               {"image_id": 1, "category_id": 1, "bbox": [0, 0, float("inf"), 1]},
+               {"image_id": 1, "category_id": 1, "bbox": [1e308, 1e308, 1, 1]},  # finite, their sum is not
+               {"image_id": 9, "category_id": 1, "bbox": [0, 0, 1, 1]},
+               {"image_id": 1, "category_id": 7, "bbox": [0, 0, 1, 1]},
+               {"image_id": 1, "category_id": 1, "bbox": [0, 0, 1]},
+               {"image_id": 1, "category_id": 1},
+               "not an object", {"id": 5, "image_id": "1", "category_id": 1, "bbox": [0, 0, 1, 1]}]
+    data = {"images": [{"id": 1, "file_name": "a.jpg", "width": 10, "height": 10},
+                       {"id": 2.0, "file_name": "sub\\b.jpg"}],
+            "annotations": entries, "categories": [{"id": 1, "name": "cat"}, {"id": 2, "name": "dog"}]}
+    path = tmp_path / "annotations.json"
+
+    def read():
+        problems = []
+        records, labels = coco._read_records(path, data, problems)
+        return [(r.image_path, r.width, r.height, r.boxes) for r in records], labels.names, [str(p) for p in problems]
+
+    quick = read()
+    monkeypatch.setattr(coco, "_read_usual_annotation", lambda *args: False)
+    assert quick == read()
+    assert len(quick[0][0][3]) == 3 and quick[0][1][0] == "sub/b.jpg" and len(quick[2]) == 12

@@ -180,3 +180,35 @@ def test_path_is_the_image_relative_to_the_xml_never_the_machines_absolute_path(
     for written in (beside, elsewhere):
         assert str(tmp_path) not in written.read_text()
         assert read_voc_xml(written, image).image_path == image
+
+
+@pytest.mark.parametrize("text", [
+    '<annotation verified="yes"><filename>a.jpg</filename><size><width>64</width><height>48</height></size>'
+    '<object><name>caf\u00e9 &amp; co</name><bndbox><xmin>1</xmin><ymin>2</ymin><xmax>3</xmax><ymax>4</ymax>'
+    '</bndbox></object></annotation>',
+    '<?xml version="1.0" encoding="ISO-8859-1"?><annotation><object><name>\u00e9</name></object></annotation>',
+    '<a xmlns:x="urn:x"><x:b>&#65;</x:b></a>',
+    "<annotation><object><name>cat</name>", "<annotation><size><width>64</width></size></annotation",
+    "<annotation>&undefined;</annotation>", "", "not xml at all", "<a></b>",
+    "<annotation><!-- a comment --><object/></annotation>",
+])
+def test_quick_xml_parse_is_the_careful_one(tmp_path, monkeypatch, text):
+    """Files without declarations take the C parser; what comes out (or the problem named) is what defusedxml's
+    parser gives."""
+    import xml.etree.ElementTree as ET
+
+    import engine.annotations.voc as voc
+
+    path = tmp_path / "a.xml"
+    path.write_bytes(text.encode("iso-8859-1" if "ISO-8859-1" in text else "utf-8"))
+
+    def parse():
+        try:
+            return ET.tostring(voc._parse(path))
+        except AnnotationError as exc:
+            return str(exc)
+
+    assert voc._without_declarations(path.read_bytes()) == ("<!" not in text)  # the quick path taken
+    quick = parse()
+    monkeypatch.setattr(voc, "_without_declarations", lambda data: False)
+    assert quick == parse()
