@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from resyolo_gui import system_libs
+from resyolo_gui import sample, system_libs
 
 SCREENSHOT_TIMEOUT_MS = 10_000
 
@@ -39,14 +39,18 @@ def main(argv: list[str] | None = None) -> int:
     from resyolo_gui.style import apply_style
 
     app = QApplication.instance() or QApplication(["resyolo-gui"])  # before opening: a held folder asks
+    project = opening = None
     try:
         # A folder another ResYOLO holds asks: read-only, take over or cancel (a screenshot opens it read-only).
         ask = (lambda _parent, _error: lock_dialog.READ_ONLY) if args.screenshot is not None else None
-        project = _open_project(args.folder, ask)
+        if args.folder is not None and not sample.is_bundled_sample(args.folder):
+            opening = lock_dialog.begin_open(None, args.folder, ask=ask)  # its labels: read once the window is up
+        else:
+            project = _open_sample(ask)
     except ProjectError as exc:
         print(f"resyolo-gui: {exc}", file=sys.stderr)
         return 2
-    if project is None:
+    if project is None and opening is None:
         print(f"resyolo-gui: {args.folder or 'the sample project'} is open in another ResYOLO; cancelled",
               file=sys.stderr)
         return 1
@@ -55,28 +59,29 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("ResYOLO")
     collect_garbage_on_gui_thread(app)  # never let a worker thread destroy Qt objects
     apply_style(app)
-    settings = AppSettings()
-    if args.folder is not None:
-        settings.add_recent_folder(project.folder)
-    window = MainWindow(project, settings)
+    window = MainWindow(project, AppSettings())
     if args.screenshot is not None:
         fit_to_screen(window, 1280, 800)  # a predictable capture, whatever size the window had last time
     window.show()
+    if opening is not None:  # as File > Open Folder: a large folder shows its first image first, view only
+        try:
+            window.open_opening(opening)
+        except ProjectError as exc:
+            print(f"resyolo-gui: {exc}", file=sys.stderr)
+            window.close()
+            return 2
     if args.screenshot is not None:
         return _screenshot(app, window, args.screenshot)
     return app.exec()
 
 
-def _open_project(folder: Path | None, ask=None):
-    """The folder asked for; with none (or the bundled sample itself), the user's copy of the sample, so the
-    app never writes into its own files. Where no copy can be made, the bundled sample opens read-only. A folder
-    another ResYOLO holds asks (``ask``, default the lock dialog); None when the user cancels."""
+def _open_sample(ask=None):
+    """The user's copy of the bundled sample, so the app never writes into its own files. Where no copy can be
+    made, the bundled sample opens read-only. A copy another ResYOLO holds asks (``ask``, default the lock
+    dialog); None when the user cancels."""
     from engine.project.project import Project
-    from resyolo_gui import sample
     from resyolo_gui.labelling import lock_dialog
 
-    if folder is not None and not sample.is_bundled_sample(folder):
-        return lock_dialog.open_project(None, folder, ask=ask)
     try:
         copy = sample.user_sample()
     except OSError as exc:

@@ -122,16 +122,25 @@ class MainWindow(QMainWindow):
         if opening is None:
             return False
         try:
+            self.open_opening(opening)
+        except ProjectError as exc:
+            return self._cannot_open(folder, exc)
+        return True
+
+    def open_opening(self, opening) -> None:
+        """Read the labels of ``opening`` (an :class:`~engine.project.project.Opening`, its lock taken): a large
+        folder shows its first image at once, view only, and reads the rest on a worker thread; any other opens
+        at once. Raises ProjectError (the lock let go) when the folder cannot be read."""
+        try:
             first = opening.read(first_only=True)
             if first.partial and first.image_count > background_open.BACKGROUND_OPEN_IMAGES:
                 self._open_in_background(opening, first)
-                return True
+                return
             loaded = opening.read() if first.partial else first
-        except ProjectError as exc:
+        except ProjectError:
             opening.abandon()
-            return self._cannot_open(folder, exc)
+            raise
         self._opened(opening.finish(loaded))
-        return True
 
     def labels_pending(self) -> bool:
         """A folder is open in preview while its labels are read (nothing can be edited yet)."""

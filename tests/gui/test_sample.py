@@ -12,7 +12,7 @@ import pytest
 
 from engine.annotations.records import Box
 from resyolo_gui import sample
-from resyolo_gui.app import _open_project
+from resyolo_gui.app import _open_sample
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,7 +44,7 @@ def test_first_start_without_a_folder_copies_the_sample_and_leaves_assets_alone(
 
 def test_edits_to_the_sample_go_to_the_copy_with_relative_paths(data_dir, open_window):
     before = snapshot(sample.SAMPLE_FOLDER)
-    project = _open_project(None)
+    project = _open_sample()
     assert project.folder == (data_dir / "sample").resolve()
     project.close()
     window = open_window(project.folder)
@@ -65,7 +65,7 @@ def test_an_existing_copy_is_reused_as_the_user_left_it(data_dir):
     (first / "notes.txt").write_text("mine")
     assert sample.user_sample() == first
     assert not (first / "synth_0000.xml").exists() and (first / "notes.txt").read_text() == "mine"
-    assert _open_project(sample.SAMPLE_FOLDER).folder == first.resolve()  # asked for by name: the copy too
+    assert sample.is_bundled_sample(sample.SAMPLE_FOLDER) and _open_sample().folder == first.resolve()  # by name: the copy too
 
 
 def test_without_a_writable_data_folder_the_bundled_sample_opens_read_only(tmp_path, monkeypatch, capsys):
@@ -73,7 +73,7 @@ def test_without_a_writable_data_folder_the_bundled_sample_opens_read_only(tmp_p
     blocker.write_text("")
     monkeypatch.setenv("RESYOLO_DATA_DIR", str(blocker))
     before = snapshot(sample.SAMPLE_FOLDER)
-    project = _open_project(None)
+    project = _open_sample()
     assert project.folder == sample.SAMPLE_FOLDER and project.read_only
     assert "could not copy the sample project" in capsys.readouterr().err
     project.annotations[0].verified = True

@@ -91,3 +91,29 @@ def test_closing_the_window_meanwhile_lets_go_of_the_folder(make_folder, tmp_pat
     assert empty_window.open_folder(large) and read_lock(large) is not None
     empty_window.close()
     assert read_lock(large) is None
+
+
+def test_a_large_folder_named_on_the_command_line_shows_its_first_image_first(make_folder, tmp_path,
+                                                                              held_back_reading, monkeypatch):
+    """``resyolo-gui FOLDER`` used to read every label file before the window appeared."""
+    from resyolo_gui import app
+    from resyolo_gui.main_window import MainWindow
+
+    folder = make_folder(tmp_path / "large", count=6, labelled=3)
+    seen = {}
+    real_screenshot = app._screenshot
+
+    def screenshot(qapp, window, out):  # what the window shows when it is first captured
+        seen.update(pending=window.labels_pending(), view_only=window.canvas.is_view_only(),
+                    title=window.windowTitle())
+        held_back_reading.set()
+        return real_screenshot(qapp, window, out)
+
+    monkeypatch.setattr(app, "_screenshot", screenshot)
+    opened = []
+    real_open = MainWindow.open_opening
+    monkeypatch.setattr(MainWindow, "open_opening", lambda self, opening: opened.append(self) or real_open(self, opening))
+    assert app.main([str(folder), "--screenshot", str(tmp_path / "shot.png")]) == 0
+    assert seen["pending"] and seen["view_only"] and "reading labels" in seen["title"]
+    assert (tmp_path / "shot.png").is_file() and len(opened) == 1
+    opened[0].background_open.cancel()
