@@ -11,7 +11,7 @@ import time
 
 from tqdm import tqdm
 
-from engine.model.heads import ALL_COMPONENTS
+from engine.model.components import ALL_COMPONENTS
 from engine.training.events import BatchEnd, EpochEnd, Event, TrainEnd, TrainStart, ValidationEnd, result_row
 
 SHORT_NAMES = {"regression": "box", "containment": "obj", "no_object": "noobj", "class": "cls", "iou": "ciou",

@@ -16,7 +16,6 @@ always go through v2's own kernels.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -26,40 +25,9 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
+from engine.data.augment_config import AugmentConfig  # noqa: F401  (torch-free settings, for TrainConfig)
+
 MEAN_RGB = (123, 117, 104)  # fills borders uncovered by a shift: normalises to about zero
-
-
-@dataclass(frozen=True)
-class AugmentConfig:
-    """Probabilities and ranges of the training augmentation; defaults follow the reference recipe."""
-
-    flip_p: float = 0.5
-    width_scale_p: float = 0.5
-    width_scale_range: tuple[float, float] = (0.8, 1.2)
-    shift_p: float = 0.5
-    shift_fraction: float = 0.2  # of the image's width and height, each direction
-    crop_p: float = 0.5
-    crop_range: tuple[float, float] = (0.6, 1.0)  # fraction of each side kept
-    colour_p: float = 0.5
-    brightness: float = 0.2
-    contrast: float = 0.2
-    saturation: float = 0.2
-    hue: float = 0.02  # fraction of the hue circle, as in v2.ColorJitter
-
-    def __post_init__(self):
-        for name in ("flip_p", "width_scale_p", "shift_p", "crop_p", "colour_p"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"AugmentConfig.{name} must be a probability in [0, 1], got {getattr(self, name)}")
-        low, high = self.width_scale_range
-        if not 0 < low <= high:
-            raise ValueError(f"AugmentConfig.width_scale_range must be 0 < low <= high, got {self.width_scale_range}")
-        low, high = self.crop_range
-        if not 0 < low <= high <= 1:
-            raise ValueError(f"AugmentConfig.crop_range must be 0 < low <= high <= 1, got {self.crop_range}")
-        if not 0 <= self.shift_fraction < 1:
-            raise ValueError(f"AugmentConfig.shift_fraction must be in [0, 1), got {self.shift_fraction}")
-        if not 0 <= self.hue <= 0.5:
-            raise ValueError(f"AugmentConfig.hue must be in [0, 0.5], got {self.hue}")
 
 
 def working_side(config: AugmentConfig | None, image_size: int) -> int:

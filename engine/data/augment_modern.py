@@ -19,36 +19,15 @@ which the DataLoader seeds per worker (and the trainer per epoch), so runs repea
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 import torch
 
+from engine.data.augment_config import ModernAugmentConfig  # noqa: F401  (torch-free settings, for TrainConfig)
+
 FILL = 114  # grey of the uncovered canvas, as YOLOv5/v8 use
 MIN_VISIBLE = 0.2  # a box keeps at least this share of its (transformed) area inside the picture, or is dropped
 MIN_SIDE = 2.0  # pixels
-
-
-@dataclass(frozen=True)
-class ModernAugmentConfig:
-    mosaic: float = 1.0  # probability of a mosaic
-    scale: float = 0.5  # scale gain range +- this
-    translate: float = 0.1  # shift, fraction of the side
-    hsv_h: float = 0.015  # hue gain range, fraction of the hue circle
-    hsv_s: float = 0.7
-    hsv_v: float = 0.4
-    flip: float = 0.5
-
-    def __post_init__(self):
-        for name in ("mosaic", "flip"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be a probability in [0, 1], got {getattr(self, name)}")
-        if not 0 <= self.scale < 1 or not 0 <= self.translate < 0.5:
-            raise ValueError(f"scale must be in [0, 1) and translate in [0, 0.5), got {self.scale}, {self.translate}")
-        for name in ("hsv_h", "hsv_s", "hsv_v"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
 
 
 def _uniform(low: float, high: float) -> float:

@@ -23,17 +23,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import torch
-from torchvision.ops import box_iou
+from typing import TYPE_CHECKING
 
 from engine.annotations.records import Box, ImageAnnotation
-from engine.model.boxes import Detections
 from engine.io.images import ImageReadError, read_image
+
+if TYPE_CHECKING:  # torch is imported where tensors are made: the labelling canvas holds a store without it
+    import torch
+
+    from engine.model.boxes import Detections
 
 DUPLICATE_IOU = 0.7
 MISSING_CLASS_POLICIES = ("add", "drop")
-Decoder = Callable[[torch.Tensor, list[tuple[int, int]], float, float], list[Detections]]
+# decode(output, image sizes, conf, iou) -> Detections per image
+Decoder = Callable[["torch.Tensor", list[tuple[int, int]], float, float], list["Detections"]]
 
 
 # ----------------------------------------------------------------------------------------------- classes
@@ -115,6 +118,9 @@ def without_duplicates(proposals: list[Proposal], boxes: Sequence[Box], iou: flo
     """``proposals`` minus those of the same class as one of ``boxes`` with IoU above ``iou``."""
     if not proposals or not boxes:
         return list(proposals)
+    import torch
+    from torchvision.ops import box_iou
+
     overlap = box_iou(torch.tensor([p.box.xyxy() for p in proposals], dtype=torch.float64),
                       torch.tensor([b.xyxy() for b in boxes], dtype=torch.float64))
     same_class = torch.tensor([[p.box.label == b.label for b in boxes] for p in proposals])

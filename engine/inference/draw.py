@@ -5,11 +5,15 @@ class looks the same in saved pictures as in the labelling window of a new proje
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import cv2
 import numpy as np
 
-from engine.model.boxes import Detections
 from engine.project.project import DEFAULT_PALETTE
+
+if TYPE_CHECKING:  # torch-free at import: the app loads these before any model
+    from engine.model.boxes import Detections
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 

@@ -18,6 +18,8 @@ Label files (``--save-labels``) never replace an existing file unless asked: see
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import csv
 import io
 import json
@@ -28,7 +30,9 @@ from engine.io.atomic import atomic_write_text
 from engine.annotations.folder import dataset_root
 from engine.annotations.formats import format_names, get_format
 from engine.annotations.records import Box, ImageAnnotation, LabelSet
-from engine.model.boxes import Detections
+
+if TYPE_CHECKING:  # torch-free at import: the app loads these before any model
+    from engine.model.boxes import Detections
 
 CSV_COLUMNS = ("image_id", "file", "class_id", "class_name", "score", "x1", "y1", "x2", "y2")
 

@@ -1,6 +1,8 @@
 """A live frame saved into the project as a new image; its detections are kept as proposals, not labels."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import io
 import time
 from pathlib import Path
@@ -10,7 +12,9 @@ from PIL import Image
 
 from engine.io.atomic import atomic_write_bytes
 from engine.annotations.records import ImageAnnotation
-from engine.model.boxes import Detections
+
+if TYPE_CHECKING:  # torch-free at import: the app loads these before any model
+    from engine.model.boxes import Detections
 
 
 def snapshot_path(folder: Path, now: float | None = None) -> Path:

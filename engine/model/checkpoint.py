@@ -30,10 +30,14 @@ from __future__ import annotations
 import pickle
 import zipfile
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from engine.model.config import ModelConfig
+
+if TYPE_CHECKING:
+    import torch
+
+# torch is imported by the functions that need it: CheckpointError and the format's names load without it.
 
 FORMAT = "resyolo-checkpoint"
 VERSION = 1
@@ -52,6 +56,8 @@ def read_checkpoint_file(path: Path | str):
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such file")
+    import torch
+
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, zipfile.BadZipFile, EOFError, RuntimeError, ValueError, OSError, IndexError, KeyError,
@@ -111,12 +117,17 @@ def _stored(tensor: torch.Tensor, half: bool) -> torch.Tensor:
 
 def _as_float(weights: dict) -> dict:
     """Half-precision weights back to float32 (the model's own type); other tensors as they are."""
+    import torch
+
     return {k: v.float() if v.is_floating_point() and v.dtype != torch.float32 else v for k, v in weights.items()}
 
 
 def _write(path: Path | str, payload: dict) -> Path:
-    from engine.io.atomic import atomic_write_bytes
     import io
+
+    import torch
+
+    from engine.io.atomic import atomic_write_bytes
 
     buffer = io.BytesIO()
     torch.save(payload, buffer)

@@ -1,10 +1,15 @@
 """Device choice: ``auto`` takes the local CUDA GPU when there is one, else the CPU."""
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 
 def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
+    import torch  # here, not at import: the app lists devices only when its Train panel is first shown
+
     if isinstance(name, torch.device):
         return name
     name = (name or "auto").lower()
@@ -18,5 +23,7 @@ def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
 def device_description(device: torch.device) -> str:
     """What a person would call it: the GPU's name, or "CPU"."""
     if device.type == "cuda":
+        import torch
+
         return torch.cuda.get_device_name(device)
     return "CPU"

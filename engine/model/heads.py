@@ -12,11 +12,7 @@ import torch
 from torch import nn
 
 from engine.model.config import ModelConfig
-from engine.model.loss import COMPONENTS as RECIPE_COMPONENTS
-from engine.model.loss_modern import COMPONENTS as ANCHOR_FREE_COMPONENTS
-
-# Every loss part either head reports, in chart / CSV order ("class" is shared).
-ALL_COMPONENTS = tuple(dict.fromkeys((*RECIPE_COMPONENTS, *ANCHOR_FREE_COMPONENTS)))
+from engine.model.components import ALL_COMPONENTS, ANCHOR_FREE_COMPONENTS, RECIPE_COMPONENTS  # noqa: F401
 
 
 def build_network(config: ModelConfig) -> nn.Module:

@@ -20,8 +20,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from engine.model.boxes import cell_boxes_to_xyxy, elementwise_iou
+from engine.model.components import RECIPE_COMPONENTS
 
-COMPONENTS = ("regression", "containment", "no_object", "class")
+COMPONENTS = RECIPE_COMPONENTS
 
 
 def split_prediction(output: torch.Tensor, num_boxes: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -67,8 +67,7 @@ class TrainConfig:
 
     def augmentation(self):
         """The dataset's augmentation: an ``AugmentConfig`` (recipe), a ``ModernAugmentConfig`` or None (none)."""
-        from engine.data.augment import AugmentConfig
-        from engine.data.augment_modern import ModernAugmentConfig
+        from engine.data.augment_config import AugmentConfig, ModernAugmentConfig  # torch-free
 
         if self.augment == "recipe":
             return AugmentConfig()

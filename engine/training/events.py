@@ -9,7 +9,7 @@ training worker, controller and charts, and the results CSV (:func:`result_row`,
 
 Loss components differ by head (``regression``, ``containment``, ``no_object``, ``class`` for the recipe head;
 ``iou``, ``dfl``, ``class`` for the anchor-free one): they travel as a ``components`` mapping whose keys are
-those of :data:`engine.model.heads.ALL_COMPONENTS`.
+those of :data:`engine.model.components.ALL_COMPONENTS` (torch-free).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from types import MappingProxyType
 
-from engine.model.heads import ALL_COMPONENTS
+from engine.model.components import ALL_COMPONENTS
 
 STATUSES = ("finished", "stopped", "failed")
 

@@ -12,14 +12,17 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.annotations.folder import load_folder
 from engine.annotations.records import AnnotationError, ImageAnnotation, LabelSet
 from engine.annotations.folder import dataset_root
 from engine.model.config import DEFAULT_HEAD, ModelConfig
-from engine.data.dataset import DetectionDataset, UnknownClassError
 from engine.data.split import DatasetError, read_list_file, select_listed, split_train_val
 from engine.training.config import DEFAULT_PRESET, TrainConfig
+
+if TYPE_CHECKING:
+    from engine.data.dataset import DetectionDataset
 
 RUN_FILES = ("config.json", "results.csv", "last.pt", "best.pt")  # their presence marks a folder as a run
 RUN_CONFIG = "config.json"
@@ -223,6 +226,8 @@ def _key(path: Path | str) -> str:
 def build_datasets(data: TrainingData, image_size: int, augment=None) -> tuple[DetectionDataset, DetectionDataset | None]:
     """Augmented training set (``augment``: :meth:`TrainConfig.augmentation`, default the recipe's) and plain
     validation set (None without validation images)."""
+    from engine.data.dataset import DetectionDataset, UnknownClassError  # torch: only when a run is being built
+
     try:
         train_set = DetectionDataset(data.train, data.labels, image_size, train=True, augment=augment)
     except UnknownClassError as error:
