@@ -1,10 +1,14 @@
 """Live > Detect on a Folder…: the feature that opens the folder detection window and keeps it on the project."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtGui import QAction
 
-from resyolo_gui.folder_detection.window import DetectFolderWindow
 from resyolo_gui.menu_bar import feature_menu
+
+if TYPE_CHECKING:
+    from resyolo_gui.folder_detection.window import DetectFolderWindow
 
 
 class FolderDetectionFeature:
@@ -19,6 +23,8 @@ class FolderDetectionFeature:
 
     def show_detect_folder(self) -> DetectFolderWindow:
         if self.detect_folder_window is None:
+            from resyolo_gui.folder_detection.window import DetectFolderWindow  # its worker loads models (torch)
+
             self.detect_folder_window = DetectFolderWindow(self.window)
             self.detect_folder_window.set_project(self.project)
         self.detect_folder_window.show()

@@ -10,19 +10,21 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image
 from PySide6.QtCore import Signal
 
 from engine.io.atomic import atomic_write_bytes
-from engine.model.boxes import Detections
 from engine.inference.draw import draw_detections
 from engine.inference.outputs import ImageResult, LabelFileWriter, write_coco_results, write_csv
-from engine.inference.detector import Detector
-from engine.inference.loading import load_detector
 from engine.inference.prediction_outputs import picture_names
 from engine.inference.sources import ImageFiles, SourceError, open_source
 from resyolo_gui.worker import Stopped, Worker
+
+if TYPE_CHECKING:
+    from engine.inference.detector import Detector
+    from engine.model.boxes import Detections
 
 EXPORT_FORMATS = {  # key -> what the dialog shows
     "images": "Annotated images (JPEG)",
@@ -85,6 +87,8 @@ class DetectFolderThread(Worker):
         if not isinstance(source, ImageFiles):
             raise SourceError(f"{self.folder}: not a folder of images")
         if self.detector is None:
+            from engine.inference.loading import load_detector  # torch: once a folder is detected on
+
             self.detector = load_detector(self.checkpoint, conf_threshold=self.conf_threshold)
         output = new_output_dir(self.output_parent, self.folder) if self.formats else None
         writers = self._label_writers(output)

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction
 
-from resyolo_gui.live.live_view import LiveView
 from resyolo_gui.menu_bar import feature_menu
+
+if TYPE_CHECKING:
+    from resyolo_gui.live.live_view import LiveView
 
 
 class LiveFeature:
@@ -23,6 +26,8 @@ class LiveFeature:
 
     def show_live_view(self) -> LiveView:
         if self.live_view is None:
+            from resyolo_gui.live.live_view import LiveView  # the detector's code (torch): only once it is opened
+
             self.live_view = LiveView(self.window, getattr(self.window, "settings", None))
             self.live_view.set_project(self.project)
             self.live_view.snapshot_taken.connect(self._on_snapshot)

@@ -18,7 +18,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from engine.model.heads import ALL_COMPONENTS
+from engine.model.components import ALL_COMPONENTS
 from engine.training.events import BatchEnd, EpochEnd, ValidationEnd
 
 REDRAW_MS = 100

@@ -6,21 +6,24 @@ the project (:meth:`TrainPanel.values` / :meth:`TrainPanel.apply_values`), so ea
 
 The form never moves under the mouse: a choice greys out the fields it makes irrelevant rather than hiding
 them, and the random-weights warning keeps its room when hidden.
+
+The panel is built with the window, but labelling needs no torch: the device list (which asks torch for CUDA) is
+completed when the panel is first shown or a run's settings are read (:meth:`TrainPanel.list_devices`); until
+then a remembered device the list does not hold yet is kept as it was. Whether ImageNet weights are on this
+computer is answered without torch (:mod:`engine.model.imagenet_files`).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-import torch
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
                                QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QScrollArea, QSpinBox,
                                QVBoxLayout, QWidget)
 
 from engine.model.config import BACKBONES, STRIDE, ModelConfig
-from engine.model.device import device_description, resolve_device
+from engine.model.imagenet_files import imagenet_cache_path
 from engine.training.config import DEFAULT_PRESET, PRESET_HEADS, TrainConfig
-from engine.model.weights import imagenet_cache_path
 from engine.training.preflight import VAL_FOLDER, VAL_NONE, VAL_SPLIT, DataChoice
 
 PRESET_LABELS = {"modern": "Modern: anchor-free head, AdamW, mosaic", "recipe": "Recipe: the study's YOLO v1 head"}
@@ -41,6 +44,8 @@ class TrainPanel(QWidget):
         super().__init__(parent)
         recipe, model = TrainConfig.preset(DEFAULT_PRESET), ModelConfig(head=PRESET_HEADS[DEFAULT_PRESET])
         self._last_checkpoint: tuple[Path, str] | None = None  # (path, backbone) of the project's newest run
+        self._devices_listed = False  # torch asked which devices there are (list_devices)
+        self._device_wanted: str | None = None  # a remembered device not listed yet (e.g. "cuda" before listing)
         form = QWidget()
         column = QVBoxLayout(form)
         column.addWidget(self._data_group())
@@ -175,10 +180,9 @@ class TrainPanel(QWidget):
         self.close_mosaic.setToolTip("The last epochs see whole images (at most a quarter of the run)")
         self.ema = QCheckBox("Keep an EMA of the weights", group, checked=recipe.ema)
         self.device = QComboBox(group)
-        self.device.addItem(f"Auto ({device_description(resolve_device('auto'))})", "auto")
+        self.device.addItem("Auto", "auto")  # completed by list_devices (it asks torch)
         self.device.addItem("CPU", "cpu")
-        if torch.cuda.is_available():
-            self.device.addItem(f"GPU ({device_description(torch.device('cuda'))})", "cuda")
+        self.device.currentIndexChanged.connect(self._forget_wanted_device)
         self.eval_every = QSpinBox(group, minimum=1, maximum=1000, value=recipe.eval_every, suffix=" epoch(s)")
         self.eval_every.setToolTip("Validation mAP is measured this often, and always after the last epoch")
         self.workers = QSpinBox(group, minimum=0, maximum=16, value=0)
@@ -199,6 +203,36 @@ class TrainPanel(QWidget):
         form.addRow("Loader processes", self.workers)
         self._show_settings(recipe)
         return group
+
+    # ---- devices (torch is asked only once the panel is used) ---------------------------------------------
+    def showEvent(self, event) -> None:
+        self.list_devices()
+        super().showEvent(event)
+
+    def list_devices(self) -> None:
+        """Name the Auto device and add the GPU torch sees (imports torch; once). A remembered device that was
+        waiting for the list is chosen now if it is there (else the choice stays as it is)."""
+        if self._devices_listed:
+            return
+        self._devices_listed = True
+        import torch
+
+        from engine.model.device import device_description, resolve_device
+
+        wanted = self._device_wanted
+        self.device.setItemText(self.device.findData("auto"), f"Auto ({device_description(resolve_device('auto'))})")
+        if torch.cuda.is_available():
+            self.device.addItem(f"GPU ({device_description(torch.device('cuda'))})", "cuda")
+        index = self.device.findData(wanted) if wanted is not None else -1
+        if index >= 0:
+            self.device.setCurrentIndex(index)
+        self._device_wanted = None
+
+    def _forget_wanted_device(self, _index: int = -1) -> None:
+        self._device_wanted = None  # a device was chosen
+
+    def _device_value(self) -> str:
+        return self._device_wanted if self._device_wanted is not None else self.device.currentData()
 
     def _show_settings(self, config: TrainConfig) -> None:
         self.epochs.setValue(config.epochs)
@@ -278,7 +312,8 @@ class TrainPanel(QWidget):
                           self.val_fraction.value() / 100.0, self.split_seed.value(), Path(folder) if folder else None)
 
     def train_settings(self) -> dict:
-        """TrainConfig overrides."""
+        """TrainConfig overrides (a run is being set up: the devices are listed first)."""
+        self.list_devices()
         return {"preset": self.preset.currentData(), "epochs": self.epochs.value(),
                 "batch_size": self.batch_size.value(), "lr": self.lr.value(), "optimizer": self.optimizer.currentData(),
                 "schedule": self.schedule.currentData(), "warmup_epochs": self.warmup.value(),
@@ -295,7 +330,7 @@ class TrainPanel(QWidget):
                 "image_size": self.image_size.value(), "weights": self.weights.currentData(),
                 "epochs": self.epochs.value(), "batch_size": self.batch_size.value(), "lr": self.lr.value(),
                 "ema": self.ema.isChecked(), "eval_every": self.eval_every.value(),
-                "device": self.device.currentData(), "workers": self.workers.value(),
+                "device": self._device_value(), "workers": self.workers.value(),
                 "head": self.head.currentData(), "preset": self.preset.currentData(),
                 "optimizer": self.optimizer.currentData(), "schedule": self.schedule.currentData(),
                 "warmup": self.warmup.value(), "augment": self.augment.currentData(), "mosaic": self.mosaic.value(),
@@ -323,6 +358,10 @@ class TrainPanel(QWidget):
             index = combo.findData(values.get(name)) if isinstance(values.get(name), str) else -1
             if index >= 0:
                 combo.setCurrentIndex(index)
+                if combo is self.device:
+                    self._device_wanted = None
+            elif combo is self.device and isinstance(values.get(name), str) and not self._devices_listed:
+                self._device_wanted = values[name]  # perhaps a GPU: known once the devices are listed
         for name, box in (("split_seed", self.split_seed), ("image_size", self.image_size), ("epochs", self.epochs),
                           ("batch_size", self.batch_size), ("eval_every", self.eval_every), ("workers", self.workers),
                           ("close_mosaic", self.close_mosaic)):

@@ -110,3 +110,27 @@ def test_changing_the_backbone_or_the_validation_moves_no_field(training_window,
         qtbot.wait(20)
         assert _positions(panel) == before, mode
         assert panel.val_folder.isEnabled() == (mode == "folder") and panel.val_fraction.isEnabled() == (mode == "split")
+
+
+@pytest.mark.parametrize("gpu", [True, False])
+def test_the_device_list_waits_for_the_panel_and_keeps_a_remembered_device(qtbot, monkeypatch, gpu):
+    """The devices are asked of torch when the panel is first shown (labelling loads no torch); a device the
+    project remembers ("cuda") is kept meanwhile, and chosen once listed where there is one (else Auto stays)."""
+    import torch
+
+    from resyolo_gui.training.panel import TrainPanel
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Test GPU")
+    panel = TrainPanel()
+    qtbot.addWidget(panel)
+    assert [panel.device.itemData(i) for i in range(panel.device.count())] == ["auto", "cpu"]  # not listed yet
+    panel.apply_values({"device": "cuda"})
+    assert panel.values()["device"] == "cuda"  # not lost to a list that has not been made
+    panel.show()
+    qtbot.waitExposed(panel)
+    listed = [panel.device.itemData(i) for i in range(panel.device.count())]
+    assert listed == (["auto", "cpu", "cuda"] if gpu else ["auto", "cpu"])
+    assert panel.device.itemText(0) == ("Auto (Test GPU)" if gpu else "Auto (CPU)")
+    assert panel.values()["device"] == ("cuda" if gpu else "auto")
+    assert panel.train_settings()["device"] == panel.values()["device"]
