@@ -178,19 +178,17 @@ class Trainer:
                     sampler.set_epoch(epoch)
                 else:
                     loader.generator.manual_seed(cfg.seed * 1000 + epoch)
-                if mosaic_switch and self.train_set.mosaic_enabled != cfg.mosaic_on(epoch):
-                    # The last epochs without mosaics; workers hold their own copy of the dataset: a new loader.
+                if mosaic_switch:  # the last epochs without mosaics (a flag the loader's workers share)
                     self.train_set.mosaic_enabled = cfg.mosaic_on(epoch)
-                    loader = new_loader()
-                    if sampler is None:
-                        loader.generator.manual_seed(cfg.seed * 1000 + epoch)
                 model.train()
                 sums = {k: 0.0 for k in (*self.components, "total")}
+                # The epoch's time starts once its loader runs: the workers' start (first epoch) is not an epoch's.
+                batches = iter(loader)
                 seen, epoch_start = 0, time.perf_counter()
                 if self.skip_batches and self._partial_epoch:  # resuming mid-epoch: keep that epoch's sums
                     sums.update(self._partial_epoch["sums"])
                     seen = int(self._partial_epoch["seen"])
-                for batch_index, (images, targets) in enumerate(loader):
+                for batch_index, (images, targets) in enumerate(batches):
                     if batch_index < self.skip_batches:
                         continue
                     self._running.wait()
