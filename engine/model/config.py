@@ -7,14 +7,6 @@ BACKBONES = ("resnet18", "resnet34", "resnet50", "resnet101")
 HEADS = ("recipe", "anchor_free")  # the study's YOLO v1 head; the FPN/PAN anchor-free decoupled head
 DEFAULT_HEAD = "anchor_free"  # what new training runs get; a stored configuration without ``head`` is "recipe"
 STRIDE = 32  # ResNet's total downsampling: the grid is image_size / 32
-# anchor_free: the FPN/PAN and head width of NEW runs per backbone. ResNet-18's C3-C5 have only 128/256/512
-# channels, and at 128 the neck and head cost a third of its step on a CPU for no measured gain (see the README);
-# the dataclass default stays 128, what checkpoints written before this choice were built with.
-DEFAULT_FPN_WIDTHS = {"resnet18": 64}
-
-
-def default_fpn_width(backbone: str) -> int:
-    return DEFAULT_FPN_WIDTHS.get(backbone, ModelConfig.fpn_width)
 
 
 @dataclass(frozen=True)

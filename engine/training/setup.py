@@ -16,7 +16,7 @@ from pathlib import Path
 from engine.annotations.folder import load_folder
 from engine.annotations.records import AnnotationError, ImageAnnotation, LabelSet
 from engine.annotations.folder import dataset_root
-from engine.model.config import DEFAULT_HEAD, ModelConfig, default_fpn_width
+from engine.model.config import DEFAULT_HEAD, ModelConfig
 from engine.data.dataset import DetectionDataset, UnknownClassError
 from engine.data.split import DatasetError, read_list_file, select_listed, split_train_val
 from engine.training.config import DEFAULT_PRESET, TrainConfig
@@ -238,8 +238,7 @@ def build_datasets(data: TrainingData, image_size: int, augment=None) -> tuple[D
 
 def build_model_config(backbone: str, image_size: int, num_classes: int, head: str = DEFAULT_HEAD) -> ModelConfig:
     try:
-        width = {"fpn_width": default_fpn_width(backbone)} if head == "anchor_free" else {}
-        return ModelConfig(num_classes=num_classes, backbone=backbone, image_size=image_size, head=head, **width)
+        return ModelConfig(num_classes=num_classes, backbone=backbone, image_size=image_size, head=head)
     except ValueError as error:
         raise SetupError(str(error)) from None
 
