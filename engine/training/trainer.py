@@ -19,7 +19,7 @@ from torch.utils.data import DistributedSampler
 from engine.training import distributed as dist_utils
 from engine.model.checkpoint import inference_weights, load_checkpoint, save_checkpoint, save_inference_checkpoint
 from engine.data.dataset import DetectionDataset, make_dataloader
-from engine.model.device import resolve_device
+from engine.model.device import cpu_has_native_bf16, resolve_device
 from engine.training.ema import ModelEMA
 from engine.training.events import BatchEnd, Callback, EpochEnd, Event, TrainEnd, TrainStart, ValidationEnd, result_row
 from engine.model.heads import build_loss
@@ -73,6 +73,8 @@ class Trainer:
         self.amp_dtype = None
         if self.device.type == "cuda" and self.config.amp:
             self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        elif self.device.type == "cpu" and self.config.amp and cpu_has_native_bf16():
+            self.amp_dtype = torch.bfloat16  # convolutions in bfloat16, ~2x faster there; the loss stays float32
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
 
     # ---- control, safe to call from another thread -------------------------------------------------------
