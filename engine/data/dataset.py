@@ -58,8 +58,9 @@ class DetectionDataset(Dataset):
     :class:`AugmentConfig`; a :class:`ModernAugmentConfig` gives mosaic, affine, HSV and flip, see
     :mod:`engine.data.augment_modern`), only resized otherwise.
 
-    ``mosaic_enabled`` turns the mosaic off (the trainer does so for the last epochs, then makes a new loader:
-    worker processes hold their own copy of the dataset)."""
+    ``mosaic_enabled`` turns the mosaic off (the trainer does so for the last epochs). It lives in shared memory,
+    so the loader's persistent worker processes, which hold their own copy of the dataset, see the change from
+    their next batch on: no new loader (and no new workers, seconds each to spawn) is needed."""
 
     def __init__(self, annotations: list[ImageAnnotation], labels: LabelSet, image_size: int, train: bool,
                  augment: AugmentConfig | ModernAugmentConfig | None = None, check_files: bool = True):
@@ -74,12 +75,20 @@ class DetectionDataset(Dataset):
         self.annotations = [a for a in annotations if self._is_readable(a)] if check_files else list(annotations)
         self._targets = [_training_targets(a, self.labels) for a in self.annotations]
         self._unreadable: set[int] = set()
-        self.mosaic_enabled = True
+        self._mosaic_flag = torch.ones((), dtype=torch.bool).share_memory_()
         self.modern = isinstance(self.augment, ModernAugmentConfig)
         if self.modern:
             self.transform = build_eval_transform(image_size)
         else:
             self.transform = build_train_transform(self.augment, image_size) if train else build_eval_transform(image_size)
+
+    @property
+    def mosaic_enabled(self) -> bool:
+        return bool(self._mosaic_flag)
+
+    @mosaic_enabled.setter
+    def mosaic_enabled(self, enabled: bool) -> None:
+        self._mosaic_flag.fill_(bool(enabled))
 
     @property
     def uses_mosaic(self) -> bool:

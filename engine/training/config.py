@@ -25,7 +25,7 @@ class TrainConfig:
     milestones: list[int] = field(default_factory=lambda: [40, 60])  # epochs, for "multistep"
     gamma: float = 0.1
     min_lr_factor: float = 0.01  # cosine ends at lr * this
-    amp: bool = True  # mixed precision, on CUDA only
+    amp: bool = True  # mixed precision: on CUDA, and bfloat16 on CPUs that compute it natively (AVX512-BF16, AMX)
     clip_grad_norm: float | None = None
     ema: bool = True
     ema_max_decay: float = 0.9999

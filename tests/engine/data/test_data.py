@@ -15,6 +15,7 @@ from torchvision.transforms import v2
 
 from engine.annotations.records import Box, ImageAnnotation, LabelSet
 from engine.data.augment import MEAN_RGB, AugmentConfig, RandomCropKeepingCentres
+from engine.data.augment_modern import ModernAugmentConfig
 from engine.data.dataset import (
     DetectionDataset, UnknownClassError, collate_detection, image_to_model_input, make_dataloader,
 )
@@ -240,6 +241,24 @@ def test_dataloader_spawned_workers_match_in_process_loading(tmp_path):
         assert all(torch.equal(a["boxes"], b["boxes"]) for a, b in zip(targets_a, targets_b))
     augmented, _ = next(iter(make_dataloader(train_dataset, batch_size=3, shuffle=False, workers=0, seed=0)))
     assert augmented.shape == (3, 3, 64, 64)
+
+
+def test_turning_the_mosaic_off_reaches_the_persistent_spawned_workers(tmp_path):
+    # The trainer switches the mosaic off for the last epochs without making a new loader (new workers).
+    annotations = [scene(tmp_path, name=f"img{i}.png", boxes=[Box("red", 10 + i * 20, 20, 60 + i * 20, 90)])
+                   for i in range(4)]
+    still = dict(scale=0.0, translate=0.0, hsv_h=0.0, hsv_s=0.0, hsv_v=0.0, flip=0.0)  # only the mosaic moves pixels
+    dataset = DetectionDataset(annotations, LABELS, 64, train=True, augment=ModernAugmentConfig(mosaic=1.0, **still))
+    whole_images = DetectionDataset(annotations, LABELS, 64, train=True, augment=ModernAugmentConfig(mosaic=0.0, **still))
+    expected = torch.stack([whole_images[i][0] for i in range(4)])
+    loader = make_dataloader(dataset, batch_size=4, shuffle=False, workers=1, seed=0)
+
+    (mosaics, _), = list(loader)
+    dataset.mosaic_enabled = False
+    (whole, _), = list(loader)
+
+    assert not torch.equal(mosaics, expected)
+    assert torch.equal(whole, expected)
 
 
 def test_split_is_seeded_and_independent_of_input_order(tmp_path):

@@ -149,14 +149,31 @@ def test_a_diverged_run_never_saves_infinite_batchnorm_statistics_and_resumes(ti
     and resuming it at a sane lr failed at once. Now no checkpoint holds a non-finite tensor, the run stops at the
     overflow with a message, and its last.pt resumes."""
     _, loaded = tiny_dataset
-    diverging = dict(optimizer="sgd", lr=1e-3, schedule="multistep", milestones=[1], gamma=1e9, val=None)
+    # float32 (amp off): the kept weights sit near the edge of the float range, where a CPU's bfloat16 autocast
+    # rounds the first resumed batch over it again (the guard then stops that run too, as it should).
+    diverging = dict(optimizer="sgd", lr=1e-3, schedule="multistep", milestones=[1], gamma=1e9, val=None, amp=False)
     result = make_trainer(loaded, tmp_path, epochs=4, **diverging).fit()
     assert result.status == "failed" and "lower learning rate" in result.message
     state = load_checkpoint(tmp_path / "last.pt")
     for weights in (state["model"], state["ema"]):
         assert all(torch.isfinite(v).all() for v in weights.values() if v.is_floating_point())
-    resumed = make_trainer(loaded, tmp_path, epochs=state["epoch"] + 1, optimizer="sgd", lr=1e-4, schedule="constant", val=None)
+    resumed = make_trainer(loaded, tmp_path, epochs=state["epoch"] + 1, optimizer="sgd", lr=1e-4, schedule="constant",
+                           val=None, amp=False)
     resumed.load_resume_state(tmp_path / "last.pt")
     again = resumed.fit()
     assert again.status == "finished", again.message
     assert math.isfinite(again.history[-1]["loss"])
+
+
+@pytest.mark.parametrize("native_bf16, amp, expected", [(True, True, torch.bfloat16), (True, False, None),
+                                                         (False, True, None)])
+def test_cpu_training_autocasts_to_bfloat16_only_where_the_cpu_computes_it(tiny_dataset, tmp_path, monkeypatch,
+                                                                          native_bf16, amp, expected):
+    import engine.training.trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module, "cpu_has_native_bf16", lambda: native_bf16)
+    _, loaded = tiny_dataset
+    trainer = make_trainer(loaded, tmp_path, device="cpu", amp=amp)
+    assert trainer.amp_dtype == expected
+    assert not trainer.scaler.is_enabled()  # no loss scaling for bfloat16
+    assert isinstance(trainer.optimizer, torch.optim.AdamW) and trainer.optimizer.defaults["fused"]
