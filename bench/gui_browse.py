@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench._timing
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("RESYOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="resyolo-bench-config-"))
 
@@ -56,6 +57,7 @@ def main() -> int:
 
     from PySide6.QtWidgets import QApplication
 
+    from bench import _timing
     from engine.project.project import Project
     from resyolo_gui.main_window import MainWindow
     from resyolo_gui.settings import AppSettings
@@ -67,16 +69,7 @@ def main() -> int:
     shown: list[tuple[float, str]] = []
 
     def run_until(condition, max_s: float = 30.0) -> None:
-        # Not a processEvents() busy loop: PySide6 6.12 on Python 3.11 drops a reference to None on
-        # every processEvents() call, and a hundred thousand calls abort the interpreter.
-        from PySide6.QtCore import QEventLoop, QTimer
-
-        loop, deadline = QEventLoop(), time.perf_counter() + max_s
-        timer = QTimer(interval=1)
-        timer.timeout.connect(lambda: (condition() or time.perf_counter() > deadline) and loop.quit())
-        timer.start()
-        loop.exec()
-        timer.stop()
+        _timing.run_until(condition, max_s)
 
     started = time.perf_counter()
     window = MainWindow(None, AppSettings())

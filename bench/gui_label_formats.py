@@ -117,9 +117,9 @@ def measure(folder: str) -> dict:
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("RESYOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="resyolo-bench-config-"))
-    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from bench import _timing
     from resyolo_gui.gc_guard import collect_garbage_on_gui_thread
     from resyolo_gui.main_window import MainWindow
     from resyolo_gui.settings import AppSettings
@@ -127,13 +127,8 @@ def measure(folder: str) -> dict:
     app = QApplication(["bench"])
     collect_garbage_on_gui_thread(app)  # as the app does
 
-    def run_until(condition, max_s: float = 120.0) -> None:  # a timer, not a processEvents() busy loop
-        loop, deadline = QEventLoop(), time.perf_counter() + max_s
-        timer = QTimer(interval=1)
-        timer.timeout.connect(lambda: (condition() or time.perf_counter() > deadline) and loop.quit())
-        timer.start()
-        loop.exec()
-        timer.stop()
+    def run_until(condition, max_s: float = 120.0) -> None:
+        _timing.run_until(condition, max_s)
 
     window = MainWindow(None, AppSettings())
     shown: list[float] = []
