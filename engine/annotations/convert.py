@@ -2,8 +2,8 @@
 
 Images are hard-linked into OUT (copied where links are impossible), at the same path relative to SRC unless
 the target layout places them itself (Ultralytics: ``images/<split>/NAME``; two images of one name, from two
-folders, each get their relative path flattened into the name, ``cam1_0001.jpg``; ``a.png`` beside ``a.jpg``,
-which would share Ultralytics' label file ``a.txt``, becomes ``a_2.png``). Splits travel where both
+folders, each get their relative path flattened into the name, ``cam1_0001.jpg``). ``a.png`` beside ``a.jpg``,
+which would share one label file (``a.txt``, ``a.xml``, ``a.json``), becomes ``a_2.png`` in every per-image format. Splits travel where both
 sides have them (an Ultralytics, VOC-devkit or COCO-release SRC to Ultralytics: ``train``/``val``/``test``,
 ``train2017`` as ``train``). Never writes
 into a non-empty OUT without ``overwrite``. Every box clipped or dropped on the way, and every problem reading SRC,
@@ -73,7 +73,7 @@ def convert_annotations(annotations, labels: LabelSet, splits: dict, src: Path |
                 split_of.setdefault(os.path.abspath(image), target)
     labels = LabelSet(list(labels.names))
     converted, placed_splits = [], set()
-    renamed = _colliding_places(fmt, annotations, src, split_of)
+    renamed = _colliding_places(fmt, annotations, src, out, split_of)
     for ann in annotations:
         has_labels = Path(ann.image_path) in labelled
         if (has_labels or not fmt.per_image) and (ann.width <= 0 or ann.height <= 0):
@@ -97,7 +97,10 @@ def convert_annotations(annotations, labels: LabelSet, splits: dict, src: Path |
     if fmt.per_image:
         for ann, has_labels in converted:
             if has_labels:
-                report.label_files.append(save_one(fmt, ann, labels, out, warnings=report.warnings, known=set()))
+                # A class list (YOLO's classes.txt) beside the label files of each folder, as labelImg reads it,
+                # unless the layout keeps one for all (Ultralytics' data.yaml)
+                root = out if fmt.write_layout is not None else fmt.label_path(ann.image_path).parent
+                report.label_files.append(save_one(fmt, ann, labels, root, warnings=report.warnings, known=set()))
     else:
         anns = [ann for ann, _ in converted]
         target = fmt.dataset_file(anns[0].image_path) if anns else out / "annotations"
@@ -118,44 +121,45 @@ def _place(fmt, relative: str, split: str | None) -> str:
     return fmt.place_image(relative, split) if fmt.place_image is not None else relative
 
 
-def _colliding_places(fmt, annotations, src: Path, split_of: dict[str, str]) -> dict[str, str]:
-    """Images that a layout placing them itself (Ultralytics: ``images/<split>/NAME``) would give one label file:
-    the same place (``cam1/0001.jpg``, ``cam2/0001.jpg``) or the same stem (``a.jpg`` beside ``a.png``: Ultralytics'
-    ``img2label_paths`` drops the suffix, both would read ``labels/train/a.txt``). The first of them whose relative
-    path has no folder keeps its place; each other is placed under its relative path flattened into the name
-    (``cam1_0001.jpg``), numbered while that stem is still taken (``a_2.png``), so that no image nor label file
-    overwrites another's. Image -> its place."""
-    if fmt.place_image is None:
+def _colliding_places(fmt, annotations, src: Path, out: Path, split_of: dict[str, str]) -> dict[str, str]:
+    """Images that would share one label file in OUT: the same place under a layout that places them itself
+    (Ultralytics' ``images/<split>/NAME``: ``cam1/0001.jpg``, ``cam2/0001.jpg``), or the same stem in one folder
+    (``a.jpg`` beside ``a.png``, as a COCO or CVAT file may list them: YOLO's ``a.txt``, VOC's ``a.xml``, labelme's
+    ``a.json``, Ultralytics' ``labels/train/a.txt``). The first of them that needs no move keeps its place; each
+    other is renamed, its relative path flattened into the name where the layout drops folders
+    (``cam1_0001.jpg``), numbered while that label file is still taken (``a_2.png``), so that no image nor label
+    file overwrites another's. A format of one file for the whole dataset names each image apart: nothing to
+    rename. Image -> its place."""
+    if not fmt.per_image:
         return {}
-    by_stem: dict[str, list[tuple[str, str, str | None]]] = {}
+
+    def key(place: str) -> str:
+        return os.path.normcase(os.fspath(fmt.label_path(out / place)))
+
+    by_key: dict[str, list[tuple[str, str, str | None]]] = {}
     for ann in annotations:
         image = os.path.abspath(ann.image_path)
         relative, split = _relative(ann.image_path, src), split_of.get(image)
-        by_stem.setdefault(_stem_key(_place(fmt, relative, split)), []).append((image, relative, split))
-    taken = set(by_stem)
+        by_key.setdefault(key(_place(fmt, relative, split)), []).append((image, relative, split))
+    taken = set(by_key)
     renamed = {}
-    for key, images in by_stem.items():
+    for label_file, images in by_key.items():
         if len(images) < 2:
             continue
         kept = False
         for image, relative, split in images:
-            flat = relative.replace("/", "_")
-            candidate, number = _place(fmt, flat, split), 1
-            if not kept and _stem_key(candidate) == key:
+            moved = relative.replace("/", "_") if fmt.place_image is not None else relative
+            candidate, number = _place(fmt, moved, split), 1
+            if not kept and key(candidate) == label_file:
                 kept = True  # nothing to flatten: it stays where it is
                 continue
-            while _stem_key(candidate) in taken:
+            while key(candidate) in taken:
                 number += 1
-                stem, suffix = os.path.splitext(flat)
+                stem, suffix = os.path.splitext(moved)
                 candidate = _place(fmt, f"{stem}_{number}{suffix}", split)
-            taken.add(_stem_key(candidate))
+            taken.add(key(candidate))
             renamed[image] = candidate
     return renamed
-
-
-def _stem_key(place: str) -> str:
-    """What two places must not share: their path without the suffix (one label file per stem)."""
-    return os.path.normcase(os.path.splitext(place)[0])
 
 
 def _check_target(src: Path, to: str, out: Path | str, overwrite: bool) -> None:

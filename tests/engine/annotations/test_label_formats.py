@@ -161,6 +161,26 @@ def test_convert_to_ultralytics_gives_a_jpg_and_a_png_of_one_stem_their_own_labe
     assert sorted(p.name for p in (tmp_path / "out" / "images" / "train").iterdir()) == ["a.jpg", "a_2.png"]
 
 
+@pytest.mark.parametrize("to", ["yolo", "voc", "labelme"])
+def test_convert_to_a_per_image_format_gives_a_jpg_and_a_png_of_one_stem_their_own_label_files(tmp_path, to):
+    """The same for the formats whose label file sits beside its image under the image's stem (a.txt, a.xml,
+    a.json): the second image is written as a_2.png, beside its own label file, in the same folder."""
+    src = tmp_path / "src"
+    _image(src / "sub" / "a.jpg", (64, 48))
+    _image(src / "sub" / "a.png", (80, 60))
+    _image(src / "sub" / "a_2.jpg", (32, 32))
+    _coco(src / "annotations.json", [("sub/a.jpg", 64, 48, [(0, 1, 1, 10, 10)]),
+                                     ("sub/a.png", 80, 60, [(1, 5, 5, 20, 20), (1, 40, 30, 20, 20)]),
+                                     ("sub/a_2.jpg", 32, 32, [(0, 2, 2, 8, 8)])], ["cat", "dog"])
+    report = convert(src, to, tmp_path / "out")
+    assert report.images == 3 and report.boxes == 4 and len(set(report.label_files)) == 3
+    loaded = load_folder(tmp_path / "out" / "sub")
+    got = sorted((Image.open(a.image_path).size, sorted(b.label for b in a.boxes)) for a in loaded.annotations)
+    assert got == [((32, 32), ["cat"]), ((64, 48), ["cat"]), ((80, 60), ["dog", "dog"])]
+    images = sorted(p.name for p in (tmp_path / "out" / "sub").iterdir() if p.suffix in (".jpg", ".png"))
+    assert images == ["a.jpg", "a_2.jpg", "a_3.png"]
+
+
 def test_convert_to_ultralytics_keeps_the_splits_of_a_coco_release(tmp_path):
     """COCO as released: instances_train2017.json / instances_val2017.json, images in train2017/ and val2017/.
     Their splits are train and val, not one train folder that also serves as val."""
