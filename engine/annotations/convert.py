@@ -12,7 +12,6 @@ is in the report.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,10 +21,9 @@ from engine.annotations.formats import get_format
 from engine.annotations.records import AnnotationError, LabelSet
 from engine.annotations.beside import image_size
 from engine.annotations.saving import save_one
+from engine.annotations.splits import split_role
 
 CONVERT_TARGETS = ("voc", "yolo", "ultralytics", "coco", "labelme", "cvat")
-_SPLIT_NAMES = {"train": "train", "val": "val", "valid": "val", "test": "test"}
-_SPLIT_YEAR = re.compile(r"^(train|val|valid|test)\d{4}$")  # COCO as released: train2017, val2017, val2014
 
 
 class ConvertError(ValueError):
@@ -67,7 +65,7 @@ def convert_annotations(annotations, labels: LabelSet, splits: dict, src: Path |
     report = ConvertReport(problems=list(problems))
     split_of: dict[str, str] = {}
     for name, images in splits.items():
-        target = _split_target(name)
+        target = split_role(name)
         if target is not None:
             for image in images:
                 split_of.setdefault(os.path.abspath(image), target)
@@ -108,13 +106,6 @@ def convert_annotations(annotations, labels: LabelSet, splits: dict, src: Path |
     if fmt.write_layout is not None:
         fmt.write_layout(out, labels.names, sorted(placed_splits) or ["train"])
     return report
-
-
-def _split_target(name: str) -> str | None:
-    """A source split's name in the target layout: ``train``, ``val`` (also ``valid``), ``test``, with COCO's year
-    dropped (``train2017`` -> ``train``); None for the others (``trainval``: a union of two)."""
-    year = _SPLIT_YEAR.match(name)
-    return _SPLIT_NAMES.get(year.group(1) if year else name)
 
 
 def _place(fmt, relative: str, split: str | None) -> str:

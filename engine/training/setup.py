@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from engine.annotations.folder import load_folder
 from engine.annotations.records import AnnotationError, ImageAnnotation, LabelSet
+from engine.annotations.splits import train_val_pair
 from engine.annotations.folder import dataset_root
 from engine.model.config import DEFAULT_HEAD, ModelConfig
 from engine.data.split import DatasetError, read_list_file, select_listed, split_train_val
@@ -48,11 +49,6 @@ class _Source:
     problems: list[AnnotationError]
     unlabelled: int
     splits: dict[str, list[ImageAnnotation]] = field(default_factory=dict)  # the dataset's own, labelled only
-
-
-# The dataset's own train/validation splits, used when none is named: Ultralytics' train/val, Roboflow's
-# train/valid, the VOC devkit's train/val.
-_TRAIN_SPLITS, _VAL_SPLITS = ("train",), ("val", "valid")
 
 
 def load_training_data(data: Path | str, val: Path | str | None = None, val_fraction: float = 0.2,
@@ -101,11 +97,10 @@ def _own_splits(source: _Source, data, split: str | None, val_split: str | None)
         if val_split:
             return train, _named_split(source, data, val_split)
         return train, []
-    train_name = next((n for n in _TRAIN_SPLITS if n in source.splits), None)
-    val_name = next((n for n in _VAL_SPLITS if n in source.splits), None)
-    if train_name is None or val_name is None:
+    pair = train_val_pair(source.splits)  # Ultralytics' train/val, Roboflow's valid, COCO's train2017/val2017
+    if pair is None:
         return None
-    return source.splits[train_name], source.splits[val_name]
+    return source.splits[pair[0]], source.splits[pair[1]]
 
 
 def _devkit_split_file(path: Path) -> tuple[Path, str] | None:

@@ -293,3 +293,33 @@ def test_voc_devkit_list_file_of_ids_trains_on_those_images(tmp_path):
     year_dir = _devkit(tmp_path)
     data = load_training_data(year_dir / "ImageSets" / "Main" / "trainval.txt", val_fraction=0)
     assert [a.image_path.stem for a in data.train] == ["000001", "000002"]
+
+
+def _coco_release(root, splits):
+    """COCO as released: ``<split>/NAME.jpg`` and ``annotations/instances_<split>.json``."""
+    for split, names in splits.items():
+        entries = [{"id": i, "file_name": n, "width": 64, "height": 48} for i, n in enumerate(names, 1)]
+        boxes = [{"id": i, "image_id": i, "category_id": 1, "bbox": [2, 2, 20, 20], "area": 400, "iscrowd": 0}
+                 for i in range(1, len(names) + 1)]
+        for name in names:
+            _image(root / split / name)
+        _write(root / "annotations" / f"instances_{split}.json",
+               json.dumps({"images": entries, "annotations": boxes, "categories": [{"id": 1, "name": "cat"}]}))
+    return root
+
+
+def test_resyolo_train_on_a_coco_release_trains_on_train2017_and_validates_on_val2017(tmp_path):
+    """Not the two pooled and split again by val_fraction (val2017's images would train)."""
+    root = _coco_release(tmp_path / "coco", {"train2017": ["1.jpg", "2.jpg", "3.jpg"], "val2017": ["4.jpg"]})
+    data = load_training_data(root)
+    assert sorted(a.image_path.stem for a in data.train) == ["1", "2", "3"]
+    assert [a.image_path.stem for a in data.val] == ["4"]
+
+
+def test_a_coco_release_of_two_years_trains_on_the_latest_pair_only(tmp_path):
+    """COCO 2014 and 2017 hold the same images split differently: 2014's train with 2017's val would overlap."""
+    root = _coco_release(tmp_path / "coco", {"train2014": ["1.jpg", "2.jpg"], "val2014": ["3.jpg"],
+                                             "train2017": ["5.jpg", "6.jpg"], "val2017": ["7.jpg"]})
+    data = load_training_data(root)
+    assert sorted(a.image_path.stem for a in data.train) == ["5", "6"]
+    assert [a.image_path.stem for a in data.val] == ["7"]
