@@ -129,12 +129,7 @@ def decode_predictions(
     scores = (boxes[..., 4] * class_scores[..., None]).reshape(n, -1)
     classes = classes[..., None].expand(n, s, s, num_boxes).reshape(n, -1)
 
-    if image_sizes is None:
-        image_sizes = [(1, 1)] * n
-    sizes = torch.tensor([[w, h, w, h] for w, h in image_sizes], dtype=corners.dtype, device=corners.device)
-    corners = torch.minimum(corners.clamp(min=0), torch.ones_like(corners)) * sizes[:, None, :]
-
-    return _select_detections(corners, scores, classes, n, num_classes, conf_threshold, iou_threshold,
+    return _select_detections(_to_pixels(corners, image_sizes), scores, classes, n, num_classes, conf_threshold, iou_threshold,
                               max_detections, agnostic)
 
 
@@ -154,12 +149,17 @@ def decode_anchor_free(
     num_classes = channels - 4
     output = output.float()
     scores, classes = output[..., 4:].max(-1)
-    if image_sizes is None:
-        image_sizes = [(1, 1)] * n
-    sizes = torch.tensor([[w, h, w, h] for w, h in image_sizes], dtype=output.dtype, device=output.device)
-    corners = output[..., :4].clamp(0, 1) * sizes[:, None, :]
-    return _select_detections(corners, scores, classes, n, num_classes, conf_threshold, iou_threshold,
+    return _select_detections(_to_pixels(output[..., :4], image_sizes), scores, classes, n, num_classes, conf_threshold, iou_threshold,
                               max_detections, agnostic)
+
+
+def _to_pixels(corners: torch.Tensor, image_sizes: list[tuple[int, int]] | None) -> torch.Tensor:
+    """``N x P x 4`` xyxy fractions of the input -> pixels of each image's ``(width, height)``, clipped to the
+    image (default: fractions, i.e. size 1 x 1)."""
+    if image_sizes is None:
+        return corners.clamp(0, 1)
+    sizes = torch.tensor([[w, h, w, h] for w, h in image_sizes], dtype=corners.dtype, device=corners.device)
+    return corners.clamp(0, 1) * sizes[:, None, :]
 
 
 def _select_detections(corners, scores, classes, n, num_classes, conf_threshold, iou_threshold, max_detections,
