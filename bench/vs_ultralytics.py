@@ -2,7 +2,7 @@
 
     python bench/vs_ultralytics.py [--size 320] [--epochs 30] [--batch 16] [--train-images 320] [--val-images 80]
                                    [--classes 4] [--backbone resnet18] [--preset modern] [--yolo yolov8n.yaml]
-                                   [--workers 2] [--out bench-runs/vs_ultralytics] [--no-ultralytics]
+                                   [--workers 2] [--out bench-runs/vs_ultralytics] [--no-ultralytics | --no-resyolo]
 
 1. ``resyolo synth`` writes the images and YOLO labels once; they are laid out as an Ultralytics dataset
    (``images/{train,val}``, ``labels/{train,val}``, ``data.yaml``) by symbolic links, and both tools train on
@@ -178,17 +178,21 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=ROOT / "bench-runs" / "vs_ultralytics")
     parser.add_argument("--no-ultralytics", action="store_true", help="train and score ResYOLO only")
+    parser.add_argument("--no-resyolo", action="store_true", help="train and score Ultralytics only")
     args = parser.parse_args(argv)
-    out = args.out / f"data_{args.size}_{args.train_images}_{args.val_images}_{args.classes}"
+    out = args.out.resolve() / f"data_{args.size}_{args.train_images}_{args.val_images}_{args.classes}"
     out.mkdir(parents=True, exist_ok=True)
     data_yaml = build_dataset(out, args.train_images, args.val_images, args.classes, args.size)
     val_set = validation_set(data_yaml, args.size)
     print(f"dataset: {data_yaml} ({args.train_images} train, {len(val_set)} val, {args.classes} classes, "
           f"{args.size} px); {args.epochs} epochs, batch {args.batch}, random weights, CPU", flush=True)
     lines = []
-    resyolo = run_resyolo(args, data_yaml, out, val_set)
-    lines.append(report(f"ResYOLO {args.backbone} ({args.preset})", resyolo, score(val_set, resyolo["detections"])))
-    print(lines[-1], flush=True)
+    if args.no_resyolo:
+        print("ResYOLO: skipped (--no-resyolo)")
+    else:
+        resyolo = run_resyolo(args, data_yaml, out, val_set)
+        lines.append(report(f"ResYOLO {args.backbone} ({args.preset})", resyolo, score(val_set, resyolo["detections"])))
+        print(lines[-1], flush=True)
     if args.no_ultralytics:
         print("Ultralytics: skipped (--no-ultralytics)")
     else:
