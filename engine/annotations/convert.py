@@ -119,7 +119,8 @@ def _colliding_places(fmt, annotations, src: Path, out: Path, split_of: dict[str
     ``a.json``, Ultralytics' ``labels/train/a.txt``). The first of them that needs no move keeps its place; each
     other is renamed, its relative path flattened into the name where the layout drops folders
     (``cam1_0001.jpg``), numbered while that label file is still taken (``a_2.png``), so that no image nor label
-    file overwrites another's. A format of one file for the whole dataset names each image apart: nothing to
+    file overwrites another's; nor the folder's class list (an image ``classes.jpg`` becomes ``classes_2.jpg`` in
+    YOLO). A format of one file for the whole dataset names each image apart: nothing to
     rename. Image -> its place."""
     if not fmt.per_image:
         return {}
@@ -135,9 +136,10 @@ def _colliding_places(fmt, annotations, src: Path, out: Path, split_of: dict[str
     taken = set(by_key)
     renamed = {}
     for label_file, images in by_key.items():
-        if len(images) < 2:
+        reserved = _is_class_list(fmt, label_file)  # an image classes.jpg: YOLO's label file is classes.txt
+        if len(images) < 2 and not reserved:
             continue
-        kept = False
+        kept = reserved
         for image, relative, split in images:
             moved = relative.replace("/", "_") if fmt.place_image is not None else relative
             candidate, number = _place(fmt, moved, split), 1
@@ -151,6 +153,14 @@ def _colliding_places(fmt, annotations, src: Path, out: Path, split_of: dict[str
             taken.add(key(candidate))
             renamed[image] = candidate
     return renamed
+
+
+def _is_class_list(fmt, label_file: str) -> bool:
+    """Is ``label_file`` where the format keeps the class list of its folder (YOLO's ``classes.txt``)?"""
+    if fmt.class_list_path is None or fmt.write_layout is not None:
+        return False
+    path = fmt.class_list_path(Path(label_file).parent)
+    return path is not None and os.path.normcase(os.fspath(path)) == label_file
 
 
 def _check_target(src: Path, to: str, out: Path | str, overwrite: bool) -> None:

@@ -77,6 +77,7 @@ def write_yolo_txt(ann: ImageAnnotation, labels: LabelSet, txt_path: Path | str 
     if ann.width <= 0 or ann.height <= 0:
         raise ValueError(f"{ann.image_path}: image size must be known to write YOLO labels")
     txt_path = Path(txt_path) if txt_path is not None else yolo_label_path(ann.image_path)
+    _refuse_class_list(txt_path, ann.image_path)
     lines = []
     for box in boxes_to_write(ann, txt_path, warnings):
         class_id = labels.index(box.label)
@@ -87,6 +88,14 @@ def write_yolo_txt(ann: ImageAnnotation, labels: LabelSet, txt_path: Path | str 
     txt_path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(txt_path, "".join(lines))
     return txt_path
+
+
+def _refuse_class_list(txt_path: Path, image_path: Path | str) -> None:
+    """An image named ``classes.jpg`` would have the class list as its label file: reading it as boxes, or
+    writing boxes over the class names (every id renumbered), is refused by name."""
+    if txt_path.name.lower() == CLASSES_FILE:
+        raise AnnotationError(Path(image_path), f"its YOLO label file would be {txt_path}, the class list of the "
+                                                "folder; rename the image to label it")
 
 
 def yolo_label_path(image_path: Path | str) -> Path:
@@ -217,6 +226,7 @@ def load(listing, loaded, paths: list[str] | None = None, classes_path: Path | N
                                                  "used in the YOLO txt files"))
 
     def read_one(path, ann, problems):
+        _refuse_class_list(path, ann.image_path)
         width, height = image_size(ann.image_path)
         return read_yolo_txt(path, ann.image_path, width, height, loaded.labels, problems)
 

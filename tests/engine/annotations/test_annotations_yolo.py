@@ -121,3 +121,34 @@ def test_binary_garbage_is_an_annotation_error(tmp_path):
     txt.write_bytes(b"\xff\xfe\x00garbage\x9c")
     with pytest.raises(AnnotationError, match="not UTF-8"):
         read_yolo_txt(txt, tmp_path / "a.jpg", 10, 10, LABELS)
+
+
+def _folder_with_an_image_named_classes(tmp_path):
+    from PIL import Image
+
+    for name in ("a.jpg", "classes.jpg"):
+        Image.new("RGB", (64, 48)).save(tmp_path / name)
+    (tmp_path / "classes.txt").write_text("cat\ndog\n")
+    (tmp_path / "a.txt").write_text("1 0.5 0.5 0.25 0.25\n")
+    return tmp_path
+
+
+def test_an_image_named_classes_does_not_read_the_class_list_as_its_boxes(tmp_path):
+    from engine.annotations.folder import load_folder
+
+    loaded = load_folder(_folder_with_an_image_named_classes(tmp_path))
+    assert loaded.format == "yolo" and loaded.labels.names == ["cat", "dog"]
+    by_name = {a.image_path.name: a for a in loaded.annotations}
+    assert [b.label for b in by_name["a.jpg"].boxes] == ["dog"] and by_name["classes.jpg"].boxes == []
+    assert len(loaded.errors) == 1
+    assert "classes.jpg" in str(loaded.errors[0]) and "class list" in str(loaded.errors[0])
+
+
+def test_saving_boxes_on_an_image_named_classes_is_refused_and_keeps_the_class_list(tmp_path):
+    from engine.annotations.folder import save_annotation
+
+    folder = _folder_with_an_image_named_classes(tmp_path)
+    ann = ImageAnnotation(image_path=folder / "classes.jpg", width=64, height=48, boxes=[Box("cat", 1, 1, 20, 20)])
+    with pytest.raises(AnnotationError, match=r"classes\.jpg.*class list.*rename the image"):
+        save_annotation(ann, LabelSet(["cat", "dog"]), "yolo")
+    assert (folder / "classes.txt").read_text() == "cat\ndog\n"

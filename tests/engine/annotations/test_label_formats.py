@@ -181,6 +181,20 @@ def test_convert_to_a_per_image_format_gives_a_jpg_and_a_png_of_one_stem_their_o
     assert images == ["a.jpg", "a_2.jpg", "a_3.png"]
 
 
+def test_convert_to_yolo_renames_an_image_named_classes_away_from_the_class_list(tmp_path):
+    src = tmp_path / "src"
+    _image(src / "classes.jpg", (64, 48))
+    _image(src / "b.jpg", (64, 48))
+    _coco(src / "annotations.json", [("classes.jpg", 64, 48, [(1, 1, 1, 10, 10)]), ("b.jpg", 64, 48, [])],
+          ["cat", "dog"])
+    convert(src, "yolo", tmp_path / "out")
+    assert (tmp_path / "out" / "classes.txt").read_text() == "cat\ndog\n"
+    loaded = load_folder(tmp_path / "out")
+    assert loaded.errors == []
+    assert {a.image_path.name: [b.label for b in a.boxes] for a in loaded.annotations} == \
+        {"classes_2.jpg": ["dog"], "b.jpg": []}
+
+
 def test_convert_to_ultralytics_keeps_the_splits_of_a_coco_release(tmp_path):
     """COCO as released: instances_train2017.json / instances_val2017.json, images in train2017/ and val2017/.
     Their splits are train and val, not one train folder that also serves as val."""
