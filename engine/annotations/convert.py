@@ -3,11 +3,11 @@
 Images are hard-linked into OUT (copied where links are impossible), at the same path relative to SRC unless
 the target layout places them itself (Ultralytics: ``images/<split>/NAME``; two images of one name, from two
 folders, each get their relative path flattened into the name, ``cam1_0001.jpg``). ``a.png`` beside ``a.jpg``,
-which would share one label file (``a.txt``, ``a.xml``, ``a.json``), becomes ``a_2.png`` in every per-image format. Splits travel where both
-sides have them (an Ultralytics, VOC-devkit or COCO-release SRC to Ultralytics: ``train``/``val``/``test``,
-``train2017`` as ``train``). Never writes
-into a non-empty OUT without ``overwrite``. Every box clipped or dropped on the way, and every problem reading SRC,
-is in the report.
+which would share one label file (``a.txt``, ``a.xml``, ``a.json``), becomes ``a_2.png`` in every per-image
+format; an image ``classes.jpg`` becomes ``classes_2.jpg`` in YOLO, whose class list is ``classes.txt``. Splits
+travel where both sides have them (an Ultralytics, VOC-devkit or COCO-release SRC to Ultralytics:
+``train``/``val``/``test``, ``train2017`` as ``train``). Never writes into a non-empty OUT without ``overwrite``.
+Every box clipped or dropped on the way, and every problem reading SRC, is in the report.
 """
 from __future__ import annotations
 
@@ -95,9 +95,7 @@ def convert_annotations(annotations, labels: LabelSet, splits: dict, src: Path |
     if fmt.per_image:
         for ann, has_labels in converted:
             if has_labels:
-                # A class list (YOLO's classes.txt) beside the label files of each folder, as labelImg reads it,
-                # unless the layout keeps one for all (Ultralytics' data.yaml)
-                root = out if fmt.write_layout is not None else fmt.label_path(ann.image_path).parent
+                root = _class_list_folder(fmt, fmt.label_path(ann.image_path), out)
                 report.label_files.append(save_one(fmt, ann, labels, root, warnings=report.warnings, known=set()))
     else:
         anns = [ann for ann, _ in converted]
@@ -119,9 +117,8 @@ def _colliding_places(fmt, annotations, src: Path, out: Path, split_of: dict[str
     ``a.json``, Ultralytics' ``labels/train/a.txt``). The first of them that needs no move keeps its place; each
     other is renamed, its relative path flattened into the name where the layout drops folders
     (``cam1_0001.jpg``), numbered while that label file is still taken (``a_2.png``), so that no image nor label
-    file overwrites another's; nor the folder's class list (an image ``classes.jpg`` becomes ``classes_2.jpg`` in
-    YOLO). A format of one file for the whole dataset names each image apart: nothing to
-    rename. Image -> its place."""
+    file overwrites another's, nor the class list (an image ``classes.jpg`` becomes ``classes_2.jpg`` in YOLO).
+    A format of one file for the whole dataset names each image apart: nothing to rename. Image -> its place."""
     if not fmt.per_image:
         return {}
 
@@ -136,7 +133,7 @@ def _colliding_places(fmt, annotations, src: Path, out: Path, split_of: dict[str
     taken = set(by_key)
     renamed = {}
     for label_file, images in by_key.items():
-        reserved = _is_class_list(fmt, label_file)  # an image classes.jpg: YOLO's label file is classes.txt
+        reserved = _is_class_list(fmt, label_file, out)  # an image classes.jpg: YOLO's label file is classes.txt
         if len(images) < 2 and not reserved:
             continue
         kept = reserved
@@ -155,11 +152,18 @@ def _colliding_places(fmt, annotations, src: Path, out: Path, split_of: dict[str
     return renamed
 
 
-def _is_class_list(fmt, label_file: str) -> bool:
-    """Is ``label_file`` where the format keeps the class list of its folder (YOLO's ``classes.txt``)?"""
-    if fmt.class_list_path is None or fmt.write_layout is not None:
+def _class_list_folder(fmt, label_file: Path, out: Path) -> Path:
+    """The folder whose class list a label file in OUT refers to: its own folder (YOLO's classes.txt beside the
+    label files of each folder, where labelImg reads it), unless the layout keeps one for all (Ultralytics'
+    data.yaml in OUT)."""
+    return out if fmt.write_layout is not None else Path(label_file).parent
+
+
+def _is_class_list(fmt, label_file: str, out: Path) -> bool:
+    """Is ``label_file`` where the format keeps a class list (YOLO's ``classes.txt``)?"""
+    if fmt.class_list_path is None:
         return False
-    path = fmt.class_list_path(Path(label_file).parent)
+    path = fmt.class_list_path(_class_list_folder(fmt, Path(label_file), out))
     return path is not None and os.path.normcase(os.fspath(path)) == label_file
 
 

@@ -129,8 +129,8 @@ def decode_predictions(
     scores = (boxes[..., 4] * class_scores[..., None]).reshape(n, -1)
     classes = classes[..., None].expand(n, s, s, num_boxes).reshape(n, -1)
 
-    return _select_detections(_to_pixels(corners, image_sizes), scores, classes, n, num_classes, conf_threshold, iou_threshold,
-                              max_detections, agnostic)
+    return _select_detections(_to_pixels(corners, image_sizes), scores, classes, n, num_classes, conf_threshold,
+                              iou_threshold, max_detections, agnostic)
 
 
 def decode_anchor_free(
@@ -149,8 +149,8 @@ def decode_anchor_free(
     num_classes = channels - 4
     output = output.float()
     scores, classes = output[..., 4:].max(-1)
-    return _select_detections(_to_pixels(output[..., :4], image_sizes), scores, classes, n, num_classes, conf_threshold, iou_threshold,
-                              max_detections, agnostic)
+    return _select_detections(_to_pixels(output[..., :4], image_sizes), scores, classes, n, num_classes,
+                              conf_threshold, iou_threshold, max_detections, agnostic)
 
 
 def _to_pixels(corners: torch.Tensor, image_sizes: list[tuple[int, int]] | None) -> torch.Tensor:
